@@ -1,0 +1,169 @@
+using System.Numerics.Tensors;
+
+namespace HardFocus.Engine.Backends.Cpu;
+
+public sealed unsafe partial class CpuBackend
+{
+    // Below ~32k floats a memory-bound loop finishes faster than the threads wake up.
+    private const int ElementGrain = 1 << 15;
+
+    public void Binary(BinaryOp op, DeviceBuffer<float> a, DeviceBuffer<float> b, DeviceBuffer<float> y, int count, int period)
+    {
+        float* pa = P(a), pb = P(b), py = P(y);
+        if (period == count || period == 1)
+        {
+            CpuParallel.For(count, ElementGrain, (s, e) =>
+            {
+                var x = new ReadOnlySpan<float>(pa + s, e - s);
+                var dst = new Span<float>(py + s, e - s);
+                if (period == 1) ApplyScalar(op, x, pb[0], dst);
+                else ApplySpans(op, x, new ReadOnlySpan<float>(pb + s, e - s), dst);
+            });
+            return;
+        }
+        int rows = count / period;
+        CpuParallel.For(rows, Math.Max(1, ElementGrain / period), (s, e) =>
+        {
+            var bRow = new ReadOnlySpan<float>(pb, period);
+            for (int r = s; r < e; r++)
+                ApplySpans(op, new ReadOnlySpan<float>(pa + (long)r * period, period), bRow, new Span<float>(py + (long)r * period, period));
+        });
+    }
+
+    private static void ApplySpans(BinaryOp op, ReadOnlySpan<float> a, ReadOnlySpan<float> b, Span<float> y)
+    {
+        switch (op)
+        {
+            case BinaryOp.Add: TensorPrimitives.Add(a, b, y); break;
+            case BinaryOp.Subtract: TensorPrimitives.Subtract(a, b, y); break;
+            case BinaryOp.Multiply: TensorPrimitives.Multiply(a, b, y); break;
+            default: throw new ArgumentOutOfRangeException(nameof(op));
+        }
+    }
+
+    private static void ApplyScalar(BinaryOp op, ReadOnlySpan<float> a, float b, Span<float> y)
+    {
+        switch (op)
+        {
+            case BinaryOp.Add: TensorPrimitives.Add(a, b, y); break;
+            case BinaryOp.Subtract: TensorPrimitives.Subtract(a, b, y); break;
+            case BinaryOp.Multiply: TensorPrimitives.Multiply(a, b, y); break;
+            default: throw new ArgumentOutOfRangeException(nameof(op));
+        }
+    }
+
+    public void Affine(DeviceBuffer<float> x, DeviceBuffer<float> y, int count, float scale, float shift)
+    {
+        float* px = P(x), py = P(y);
+        CpuParallel.For(count, ElementGrain, (s, e) =>
+        {
+            var dst = new Span<float>(py + s, e - s);
+            TensorPrimitives.Multiply(new ReadOnlySpan<float>(px + s, e - s), scale, dst);
+            if (shift != 0f) TensorPrimitives.Add(dst, shift, dst);
+        });
+    }
+
+    public void AxpyAccumulate(float alpha, DeviceBuffer<float> x, DeviceBuffer<float> y, int count)
+    {
+        float* px = P(x), py = P(y);
+        CpuParallel.For(count, ElementGrain, (s, e) =>
+        {
+            var dst = new Span<float>(py + s, e - s);
+            TensorPrimitives.MultiplyAdd(new ReadOnlySpan<float>(px + s, e - s), alpha, dst, dst);
+        });
+    }
+
+    public void SumToPeriod(DeviceBuffer<float> x, DeviceBuffer<float> y, int count, int period)
+    {
+        float* px = P(x), py = P(y);
+        int rows = count / period;
+        // Each worker owns a band of columns and walks every row, so no partial sums need merging.
+        CpuParallel.For(period, Math.Max(16, ElementGrain / Math.Max(1, rows)), (s, e) =>
+        {
+            var acc = new Span<float>(py + s, e - s);
+            acc.Clear();
+            for (int r = 0; r < rows; r++)
+                TensorPrimitives.Add(acc, new ReadOnlySpan<float>(px + (long)r * period + s, e - s), acc);
+        });
+    }
+
+    public void Sum(DeviceBuffer<float> x, DeviceBuffer<float> y, int count)
+    {
+        float* px = P(x);
+        // Float SIMD sums over short blocks, double across blocks: fast and accurate for millions of terms.
+        const int block = 4096;
+        double total = 0;
+        for (long s = 0; s < count; s += block)
+            total += TensorPrimitives.Sum(new ReadOnlySpan<float>(px + s, (int)Math.Min(block, count - s)));
+        P(y)[0] = (float)total;
+    }
+
+    // GELU (tanh form) = x * sigmoid(2u) with u = sqrt(2/pi) * (x + 0.044715 x^3), because 0.5 (1 + tanh u) = sigmoid(2u).
+    private const float GeluTwoC = 1.5957691216057308f; // 2 * sqrt(2 / pi)
+    private const float GeluCubic = 0.044715f;
+    private const int GeluChunk = 1024;
+
+    public void Gelu(DeviceBuffer<float> x, DeviceBuffer<float> y, int count)
+    {
+        float* px = P(x), py = P(y);
+        CpuParallel.For(count, ElementGrain, (s, e) =>
+        {
+            Span<float> sig = stackalloc float[GeluChunk];
+            for (int i = s; i < e; i += GeluChunk)
+            {
+                int n = Math.Min(GeluChunk, e - i);
+                var xs = new ReadOnlySpan<float>(px + i, n);
+                var t = sig[..n];
+                GeluSigmoid(xs, t);
+                TensorPrimitives.Multiply(xs, t, new Span<float>(py + i, n));
+            }
+        });
+    }
+
+    public void GeluBackward(DeviceBuffer<float> x, DeviceBuffer<float> dy, DeviceBuffer<float> dx, int count)
+    {
+        float* px = P(x), pdy = P(dy), pdx = P(dx);
+        CpuParallel.For(count, ElementGrain, (s, e) =>
+        {
+            Span<float> sig = stackalloc float[GeluChunk];
+            for (int i = s; i < e; i += GeluChunk)
+            {
+                int n = Math.Min(GeluChunk, e - i);
+                GeluSigmoid(new ReadOnlySpan<float>(px + i, n), sig[..n]);
+                // d/dx [x s(2u)] = s + x s (1 - s) 2u', with 2u' = 2c (1 + 3 * 0.044715 x^2).
+                for (int j = 0; j < n; j++)
+                {
+                    float xv = px[i + j], sv = sig[j];
+                    float du = GeluTwoC * (1f + 3f * GeluCubic * xv * xv);
+                    pdx[i + j] = pdy[i + j] * (sv + xv * sv * (1f - sv) * du);
+                }
+            }
+        });
+    }
+
+    /// <summary>sig = sigmoid(2c (x + 0.044715 x^3)), vectorised in three passes over a short chunk.</summary>
+    private static void GeluSigmoid(ReadOnlySpan<float> x, Span<float> sig)
+    {
+        TensorPrimitives.Multiply(x, x, sig);                      // x^2
+        TensorPrimitives.Multiply(sig, GeluCubic, sig);
+        TensorPrimitives.Add(sig, 1f, sig);                        // 1 + 0.044715 x^2
+        TensorPrimitives.Multiply(sig, x, sig);                    // x + 0.044715 x^3
+        TensorPrimitives.Multiply(sig, GeluTwoC, sig);             // 2u
+        TensorPrimitives.Sigmoid(sig, sig);
+    }
+
+    public void Dropout(DeviceBuffer<float> x, DeviceBuffer<float> y, DeviceBuffer<float> keep, int count, float p, ulong seed)
+    {
+        float* px = P(x), py = P(y), pk = P(keep);
+        float scale = 1f / (1f - p);
+        CpuParallel.For(count, ElementGrain, (s, e) =>
+        {
+            for (int i = s; i < e; i++)
+            {
+                float k = DropoutHash.Uniform(seed, i) >= p ? scale : 0f;
+                pk[i] = k;
+                py[i] = px[i] * k;
+            }
+        });
+    }
+}

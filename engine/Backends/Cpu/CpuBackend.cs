@@ -1,0 +1,44 @@
+namespace HardFocus.Engine.Backends.Cpu;
+
+/// <summary>
+/// The SIMD CPU backend: pinned host buffers from an exact-size pool, kernels written with TensorPrimitives and
+/// Vector512/256 intrinsics, work split over cores with <see cref="CpuParallel"/>. Kernels live in the partial files
+/// beside this one, one family per file.
+/// </summary>
+public sealed unsafe partial class CpuBackend : IBackend
+{
+    /// <summary>The process-wide instance: CPU buffers are interchangeable, so one pool serves everyone.</summary>
+    public static CpuBackend Shared { get; } = new();
+
+    private readonly BufferPool _pool = new();
+
+    public string Name => "cpu";
+    public BufferPoolStats PoolStats => _pool.Stats;
+
+    public DeviceBuffer<T> Allocate<T>(int length) where T : unmanaged =>
+        _pool.Rent(length, n => new CpuBuffer<T>(this, n));
+
+    public void Recycle<T>(DeviceBuffer<T> buffer) where T : unmanaged => _pool.Return(Own(buffer));
+
+    public void TrimPool() => _pool.Trim(_ => { });
+
+    public void Upload<T>(ReadOnlySpan<T> source, DeviceBuffer<T> destination) where T : unmanaged =>
+        source.CopyTo(Own(destination).Span);
+
+    public void Download<T>(DeviceBuffer<T> source, Span<T> destination) where T : unmanaged =>
+        Own(source).Span[..destination.Length].CopyTo(destination);
+
+    public void Fill(DeviceBuffer<float> destination, float value, int count) => Own(destination).Span[..count].Fill(value);
+
+    public void Copy(DeviceBuffer<float> source, DeviceBuffer<float> destination, int count) =>
+        Own(source).Span[..count].CopyTo(Own(destination).Span);
+
+    public void Dispose() => TrimPool();
+
+    /// <summary>Checks that a buffer was made here: mixing backends is a programming error worth a clear message.</summary>
+    private CpuBuffer<T> Own<T>(DeviceBuffer<T> buffer) where T : unmanaged =>
+        buffer as CpuBuffer<T> ?? throw new ArgumentException($"A {buffer.Backend.Name} buffer was passed to the cpu backend.");
+
+    private float* P(DeviceBuffer<float> buffer) => Own(buffer).Pointer;
+    private int* P(DeviceBuffer<int> buffer) => Own(buffer).Pointer;
+}

@@ -1,0 +1,29 @@
+namespace HardFocus.Engine.Backends.Cpu;
+
+/// <summary>Splits a range into a few contiguous chunks, one per core, and runs small ranges inline.</summary>
+internal static class CpuParallel
+{
+    private static readonly int Workers = Environment.ProcessorCount;
+
+    /// <summary>How many chunks <see cref="For(int,int,Action{int,int,int})"/> will use; fixed for a given machine and size,
+    /// so reductions merged in chunk order are deterministic.</summary>
+    public static int ChunkCount(int count, int minItemsPerChunk) =>
+        Math.Max(1, Math.Min(Workers, count / Math.Max(1, minItemsPerChunk)));
+
+    /// <param name="count">Items in the range.</param>
+    /// <param name="minItemsPerChunk">Below this many items per chunk the Parallel.For overhead is not worth paying.</param>
+    /// <param name="body">Receives (chunk index, start, end).</param>
+    public static void For(int count, int minItemsPerChunk, Action<int, int, int> body)
+    {
+        int chunks = ChunkCount(count, minItemsPerChunk);
+        if (chunks == 1)
+        {
+            if (count > 0) body(0, 0, count);
+            return;
+        }
+        Parallel.For(0, chunks, c => body(c, (int)((long)count * c / chunks), (int)((long)count * (c + 1) / chunks)));
+    }
+
+    public static void For(int count, int minItemsPerChunk, Action<int, int> body) =>
+        For(count, minItemsPerChunk, (_, start, end) => body(start, end));
+}
