@@ -127,7 +127,7 @@ public static class Safetensors
             for (int i = 0; i < tensors.Count; i++)
             {
                 var t = tensors[i];
-                var data = new float[t.Count];
+                var data = GC.AllocateUninitializedArray<float>(t.Count); // fully overwritten below, so skip zeroing
                 if (t.DType == DType.F32)
                     ReadF32(stream, data);
                 else
