@@ -168,7 +168,7 @@ public sealed class SafetensorsTests : IDisposable
         ["shape not integer"] = (BuildFile("""{"a": {"dtype": "F32", "shape": [2.5], "data_offsets": [0, 8]}}""", new byte[8]), "'shape' must hold integers"),
         ["offsets not integer"] = (BuildFile("""{"a": {"dtype": "F32", "shape": [2], "data_offsets": ["0", 8]}}""", new byte[8]), "'data_offsets' must hold integers"),
         ["negative dim"] = (BuildFile("""{"a": {"dtype": "F32", "shape": [-2], "data_offsets": [0, 8]}}""", new byte[8]), "negative dimension -2"),
-        ["too many elements"] = (BuildFile("""{"a": {"dtype": "F32", "shape": [100000, 100000], "data_offsets": [0, 8]}}""", new byte[8]), "more elements than a .NET array can hold"),
+        ["too many elements"] = (BuildFile("""{"a": {"dtype": "F32", "shape": [100000, 100000], "data_offsets": [0, 8]}}""", new byte[8]), "larger than a .NET array can hold"),
         ["three offsets"] = (BuildFile("""{"a": {"dtype": "F32", "shape": [2], "data_offsets": [0, 8, 16]}}""", new byte[8]), "exactly 2 values"),
         ["reversed offsets"] = (BuildFile("""{"a": {"dtype": "F32", "shape": [0], "data_offsets": [8, 0]}}""", new byte[8]), "0 <= begin <= end"),
         ["unsupported dtype"] = (BuildFile("""{"a": {"dtype": "I32", "shape": [2], "data_offsets": [0, 8]}}""", new byte[8]), "unsupported dtype 'I32'"),

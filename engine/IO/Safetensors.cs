@@ -248,7 +248,7 @@ public static class Safetensors
             if (dim < 0)
                 throw Bad($"shape has the negative dimension {dim}.");
             if (dim > Array.MaxLength || (count *= dim) > Array.MaxLength)
-                throw Bad($"shape [{string.Join(", ", shapeJson.EnumerateArray())}] has more elements than a .NET array can hold.");
+                throw Bad($"shape [{string.Join(", ", shapeJson.EnumerateArray())}] has a dimension or element count larger than a .NET array can hold.");
             shape[i] = (int)dim;
         }
 
