@@ -86,11 +86,18 @@ public sealed class Tensor : IDisposable
     /// <summary>A trainable leaf that no scope owns: it lives until disposed.</summary>
     public static Tensor Parameter(ReadOnlySpan<float> data, Shape shape, IBackend? backend = null)
     {
+        var t = Persistent(data, shape, backend);
+        t.RequiresGrad = true;
+        return t;
+    }
+
+    /// <summary>A tensor that no scope owns (loaded weights, optimizer state): it lives until disposed.</summary>
+    public static Tensor Persistent(ReadOnlySpan<float> data, Shape shape, IBackend? backend = null)
+    {
         if (data.Length != shape.Size) throw new ArgumentException($"{data.Length} values do not fill shape {shape}.");
         var b = backend ?? DefaultBackend;
         var t = EmptyUntracked(shape, b);
         b.Upload(data, t.Buffer);
-        t.RequiresGrad = true;
         return t;
     }
 
