@@ -1,0 +1,2 @@
+using BenchmarkDotNet.Running;
+BenchmarkSwitcher.FromAssembly(typeof(HardFocus.Bench.KernelBenchmarks).Assembly).Run(args);
