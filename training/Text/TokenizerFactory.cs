@@ -1,0 +1,11 @@
+namespace HardFocus.Training.Text;
+
+public static class TokenizerFactory
+{
+    public static ITokenizer Create(string name) => name switch
+    {
+        "gpt2" => new Gpt2Tokenizer(),
+        "bytes" => new ByteTokenizer(),
+        _ => throw new ArgumentException($"Unknown tokenizer '{name}': use gpt2 or bytes."),
+    };
+}
