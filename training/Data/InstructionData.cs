@@ -1,0 +1,70 @@
+using HardFocus.Training.Text;
+
+namespace HardFocus.Training.Data;
+
+/// <summary>Which end of a short example the padding goes to.</summary>
+public enum PaddingSide { Left, Right }
+
+/// <summary>Instruction-tuning examples; <see cref="Skipped"/> counts those whose response did not fit at all.</summary>
+public sealed record InstructionSet(IReadOnlyList<Sample> Train, IReadOnlyList<Sample> Validation, int Skipped);
+
+/// <summary>Alpaca-style supervised fine-tuning: the model sees the prompt but is scored only on the response.</summary>
+public static class InstructionData
+{
+    public static string Prompt(string instruction, string? input) => string.IsNullOrEmpty(input)
+        ? "Below is an instruction that describes a task. Write a response that appropriately completes the request.\n\n"
+          + $"### Instruction:\n{instruction}\n\n### Response:\n"
+        : "Below is an instruction that describes a task, paired with an input that provides further context. Write a response that appropriately completes the request.\n\n"
+          + $"### Instruction:\n{instruction}\n\n### Input:\n{input}\n\n### Response:\n";
+
+    /// <summary>
+    /// Reads a JSON-lines file of {"instruction", "input"?, "output"} records. Examples longer than seqLen + 1 tokens
+    /// lose their end; the last ceil(valFraction * kept) examples are validation.
+    /// </summary>
+    public static InstructionSet Load(string path, ITokenizer tokenizer, int seqLen, double valFraction, PaddingSide side)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(seqLen);
+        if (!File.Exists(path)) throw new FileNotFoundException($"No instruction file at '{path}'.", path);
+
+        var samples = new List<Sample>();
+        int skipped = 0;
+        foreach (var line in JsonLine.Read(path))
+        {
+            var prompt = tokenizer.Encode(Prompt(line.RequiredString("instruction"), line.OptionalString("input")));
+            var response = tokenizer.Encode(line.RequiredString("output"));
+            var sample = Example(prompt, response, tokenizer.EndOfText, seqLen, side);
+            if (sample == null) skipped++;
+            else samples.Add(sample);
+        }
+        if (samples.Count == 0)
+            throw new InvalidDataException($"'{path}' yields no usable examples ({skipped} had no room for a response within {seqLen} tokens).");
+
+        int validation = ValidationSplit.Count(samples.Count, valFraction);
+        int train = samples.Count - validation;
+        if (train < 1)
+            throw new InvalidDataException($"'{path}' yields {samples.Count} examples: too few to keep {validation} for validation and any for training.");
+        return new InstructionSet(samples[..train], samples[train..], skipped);
+    }
+
+    /// <summary>The padded sample, or null when truncation left no response token to learn.</summary>
+    private static Sample? Example(int[] prompt, int[] response, int endOfText, int seqLen, PaddingSide side)
+    {
+        int[] tokens = [.. prompt, .. response, endOfText];
+        if (tokens.Length > seqLen + 1) tokens = tokens[..(seqLen + 1)];
+        if (tokens.Length <= prompt.Length) return null;
+
+        int real = tokens.Length - 1, pad = seqLen - real, offset = side == PaddingSide.Left ? pad : 0;
+        var input = new int[seqLen];
+        var target = new int[seqLen];
+        var mask = new float[seqLen];
+        Array.Fill(input, endOfText);
+        Array.Fill(target, endOfText);
+        for (int t = 0; t < real; t++)
+        {
+            input[offset + t] = tokens[t];
+            target[offset + t] = tokens[t + 1];
+            mask[offset + t] = t + 1 >= prompt.Length ? 1f : 0f;
+        }
+        return new Sample(input, target, mask);
+    }
+}
