@@ -1,3 +1,6 @@
+using HardFocus.Engine;
+using HardFocus.Engine.Autograd;
+using HardFocus.Engine.Backends.Cpu;
 using HardFocus.Training.Data;
 using HardFocus.Training.Text;
 
@@ -258,5 +261,80 @@ public class DataTests : IDisposable
         var untyped = Write("untyped.jsonl", "{\"instruction\": \"a\", \"input\": 5, \"output\": \"b\"}\n");
         error = Assert.Throws<InvalidDataException>(() => InstructionData.Load(untyped, tokenizer, 64, 0, PaddingSide.Left));
         Assert.StartsWith($"{untyped}:1: field \"input\" must be a string", error.Message);
+    }
+
+    // ---- batches ------------------------------------------------------------------------------------------------
+
+    private static Sample[] Numbered(int count) =>
+        Enumerable.Range(0, count).Select(i => new Sample([i, i], [i + 1, i + 1], [1f, 0f])).ToArray();
+
+    private static List<int> Draw(BatchLoader loader, int batches) =>
+        Enumerable.Range(0, batches).SelectMany(_ => loader.Next()).Select(s => s.Input[0]).ToList();
+
+    [Fact]
+    public void SameSeedSameOrderDifferentSeedDifferentOrder()
+    {
+        var samples = Numbered(20);
+        var a = Draw(new BatchLoader(samples, 4, seed: 7), 15);
+        Assert.Equal(a, Draw(new BatchLoader(samples, 4, seed: 7), 15));
+        Assert.NotEqual(a, Draw(new BatchLoader(samples, 4, seed: 8), 15));
+        Assert.NotEqual(a.Take(20), Enumerable.Range(0, 20));
+        Assert.NotEqual(a.Take(20), a.Skip(20).Take(20));
+    }
+
+    [Fact]
+    public void EverySampleOncePerEpochAndTheRemainderIsSkipped()
+    {
+        var loader = new BatchLoader(Numbered(10), 3, seed: 1);
+        Assert.Equal(3, loader.BatchesPerEpoch);
+        for (int epoch = 0; epoch < 4; epoch++)
+        {
+            var seen = Draw(loader, 3);
+            Assert.Equal(9, seen.Distinct().Count());
+            Assert.Equal(new LoaderState(epoch, 9), loader.State);
+        }
+        loader.Next();
+        Assert.Equal(new LoaderState(4, 3), loader.State);
+    }
+
+    [Fact]
+    public void StateRoundTripResumesTheIdenticalStream()
+    {
+        var samples = Numbered(11);
+        var original = new BatchLoader(samples, 2, seed: 42);
+        Draw(original, 7);
+        var saved = original.State;
+        var expected = Draw(original, 20);
+
+        var resumed = new BatchLoader(samples, 2, seed: 42) { State = saved };
+        Assert.Equal(expected, Draw(resumed, 20));
+        Assert.Equal(original.State, resumed.State);
+    }
+
+    [Fact]
+    public void LoaderRejectsBatchesLargerThanTheData()
+    {
+        var error = Assert.Throws<ArgumentException>(() => new BatchLoader(Numbered(5), 6, seed: 0));
+        Assert.Contains("6", error.Message);
+        Assert.Contains("5", error.Message);
+        Assert.Throws<ArgumentOutOfRangeException>(() => new BatchLoader(Numbered(5), 2, 0) { State = new LoaderState(0, 6) });
+    }
+
+    [Fact]
+    public void BatchTensorsHaveBatchByTimeShapeAndTheSampleValues()
+    {
+        var batch = new[] { new Sample([1, 2, 3], [2, 3, 4], [0f, 1f, 1f]), new Sample([7, 8, 9], [8, 9, 0], [1f, 1f, 0f]) };
+        using var scope = TensorScope.Begin();
+        var (ids, targets, mask) = BatchTensors.Create(batch, CpuBackend.Shared);
+        Assert.Equal(new Shape(2, 3), ids.Shape);
+        Assert.Equal(new Shape(2, 3), targets.Shape);
+        Assert.Equal(new Shape(2, 3), mask.Shape);
+        Assert.Same(CpuBackend.Shared, ids.Backend);
+        Assert.Equal([1, 2, 3, 7, 8, 9], ids.ToArray());
+        Assert.Equal([2, 3, 4, 8, 9, 0], targets.ToArray());
+        Assert.Equal([0f, 1f, 1f, 1f, 1f, 0f], mask.ToArray());
+
+        var ragged = batch.Append(new Sample([1], [2], [1f])).ToArray();
+        Assert.Throws<ArgumentException>(() => BatchTensors.Create(ragged, CpuBackend.Shared));
     }
 }
