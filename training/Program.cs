@@ -1,1 +1,27 @@
-return 0;
+using System.CommandLine;
+using System.Text.Json;
+using HardFocus.Engine.IO;
+using HardFocus.Training.Cli;
+
+var root = new RootCommand("hardfocus: train GPT decoders in managed code with hard-sample reweighting (ERM, MidRanking, IR-DRO).")
+{
+    TrainCommand.Create(), EvalCommand.Create(), GenerateCommand.Create(), DevicesCommand.Create(),
+};
+
+// `hardfocus` alone runs the main job: `train` with its defaults.
+var parsed = root.Parse(args.Length == 0 ? ["train"] : args);
+if (parsed.Errors.Count > 0)
+{
+    Console.Error.WriteLine($"error: {parsed.Errors[0].Message} (see --help)");
+    return 2;
+}
+try
+{
+    return parsed.Invoke(new InvocationConfiguration { EnableDefaultExceptionHandler = false });
+}
+catch (Exception e) when (e is UserError or ArgumentException or InvalidDataException or FileNotFoundException
+    or DirectoryNotFoundException or SafetensorsFormatException or JsonException or InvalidOperationException or UnauthorizedAccessException)
+{
+    Console.Error.WriteLine($"error: {e.Message}");
+    return 2;
+}

@@ -1,0 +1,46 @@
+using HardFocus.Engine;
+using HardFocus.Engine.Autograd;
+using HardFocus.Models.Gpt;
+using HardFocus.Training.Text;
+
+namespace HardFocus.Training.Cli;
+
+/// <summary>Autoregressive sampling with temperature and top-k, cropping the context to the model's window.</summary>
+public static class Generator
+{
+    public static string Generate(GptModel model, ITokenizer tokenizer, string prompt, int maxTokens, float temperature, int topK, ulong seed)
+    {
+        var rng = new Rng(seed);
+        var tokens = tokenizer.Encode(prompt).ToList();
+        if (tokens.Count == 0) tokens.Add(tokenizer.EndOfText);
+        int promptLength = tokens.Count;
+        model.Training = false;
+        var logits = new float[model.Config.VocabSize];
+        using (GradMode.NoGrad())
+        {
+            for (int n = 0; n < maxTokens; n++)
+            {
+                var window = tokens.Skip(Math.Max(0, tokens.Count - model.Config.ContextLength)).ToArray();
+                using var scope = TensorScope.Begin();
+                var all = model.Forward(IndexTensor.FromArray(window, new Shape(1, window.Length), model.Backend)).ToArray();
+                Array.Copy(all, (window.Length - 1) * logits.Length, logits, 0, logits.Length);
+                int next = Sample(logits, temperature, topK, rng);
+                if (next == tokenizer.EndOfText) break;
+                tokens.Add(next);
+            }
+        }
+        return tokenizer.Decode(tokens.Skip(promptLength).ToArray());
+    }
+
+    private static int Sample(float[] logits, float temperature, int topK, Rng rng)
+    {
+        if (temperature <= 0) return Array.IndexOf(logits, logits.Max());
+        var order = Enumerable.Range(0, logits.Length).OrderByDescending(i => logits[i]).Take(topK > 0 ? topK : logits.Length).ToArray();
+        double max = logits[order[0]];
+        var p = order.Select(i => Math.Exp((logits[i] - max) / temperature)).ToArray();
+        double u = rng.NextFloat() * p.Sum();
+        for (int i = 0; i < p.Length; i++)
+            if ((u -= p[i]) <= 0) return order[i];
+        return order[^1];
+    }
+}

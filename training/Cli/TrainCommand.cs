@@ -1,0 +1,128 @@
+using System.CommandLine;
+using System.Globalization;
+using HardFocus.Training.Data;
+using Spectre.Console;
+
+namespace HardFocus.Training.Cli;
+
+public static class TrainCommand
+{
+    private static readonly TrainOptions Defaults = new();
+
+    private static Option<T> Opt<T>(string name, string description, T defaultValue) =>
+        new(name) { Description = description, DefaultValueFactory = _ => defaultValue };
+
+    public static Command Create()
+    {
+        var corpus = new Option<string?>("--corpus") { Description = "Text to train on: a .txt file, a folder of .txt files, or .jsonl with a \"text\" field. Default: the embedded Moby-Dick." };
+        var instruct = new Option<string?>("--instruct") { Description = "Instruction data (.jsonl with instruction, optional input, output); the loss covers only the response." };
+        var model = Opt("--model", "Model preset (tiny, small, gpt2) or a config.json path.", Defaults.Model);
+        var init = new Option<string?>("--init") { Description = "Start from these weights: a run folder or a .safetensors file." };
+        var tokenizer = Opt("--tokenizer", "gpt2 (BPE, 50257 tokens) or bytes (UTF-8 bytes, 256 tokens).", Defaults.Tokenizer);
+        var reweight = Opt("--reweight", "Per-sample weighting: erm (uniform), midrank (keep one block of the loss ranking), irdro (softmax(loss / lambda)).", Defaults.Reweight);
+        var lambda = Opt("--lambda", "IR-DRO temperature: large is close to ERM, small focuses on the hardest samples.", Defaults.Lambda);
+        var frac = Opt("--frac", "MidRanking block size as a fraction of the pool (cap = max(1, floor(frac * pool))).", Defaults.Frac);
+        var portion = Opt("--portion", "MidRanking block index by descending loss: 0 = hardest, 1 = the next block (drops the very hardest).", Defaults.Portion);
+        var patience = Opt("--patience", "Micro-batches pooled per optimizer step; weights are computed over the whole pool.", Defaults.Patience);
+        var poolMode = Opt("--pool-mode", "graphs: keep the pool's graphs (more memory, one forward); rescore: score without gradients, then rerun each micro-batch (one graph, two forwards).", Defaults.PoolMode);
+        var steps = new Option<int?>("--steps") { Description = $"Optimizer steps in total (default {Defaults.Steps}; with --resume, the new total)." };
+        var batch = Opt("--batch-size", "Sequences per micro-batch.", Defaults.BatchSize);
+        var seqLen = Opt("--seq-len", "Tokens per sequence (at most the model's context).", Defaults.SeqLen);
+        var lr = Opt("--lr", "Peak learning rate.", Defaults.LearningRate);
+        var schedule = Opt("--schedule", "constant (the paper's setting) or cosine (decays to 10% after --warmup).", Defaults.Schedule);
+        var warmup = Opt("--warmup", "Linear warmup steps.", Defaults.WarmupSteps);
+        var optimizer = Opt("--optimizer", "adamw (PyTorch defaults) or sgd (momentum 0.9).", Defaults.Optimizer);
+        var weightDecay = Opt("--weight-decay", "Decoupled weight decay on matrices and embeddings.", Defaults.WeightDecay);
+        var clip = Opt("--clip-norm", "Clip the global gradient norm to this value (0 = off).", Defaults.ClipNorm);
+        var dropout = Opt("--dropout", "Dropout probability while training (0 = off, GPT-2 used 0.1).", Defaults.Dropout);
+        var device = Opt("--device", $"Where to run: {string.Join(", ", Devices.Names)}.", "auto");
+        var seed = Opt("--seed", "Seed for initialisation, shuffling and dropout.", Defaults.Seed);
+        var output = new Option<string?>("--out") { Description = "Run folder to create (default runs/<time>-<reweight>)." };
+        var resume = new Option<string?>("--resume") { Description = "Continue the run in this folder exactly where its checkpoint left off." };
+        var evalEvery = Opt("--eval-every", "Evaluate on the validation split every N steps (0 = only before and after).", Defaults.EvalEvery);
+        var saveEvery = Opt("--save-every", "Write a checkpoint every N steps (0 = only at the end).", Defaults.SaveEvery);
+        var evalBatches = Opt("--eval-batches", "Validation batches per evaluation.", Defaults.EvalBatches);
+        var valFraction = Opt("--val-fraction", "Share of the data held out for validation.", Defaults.ValFraction);
+        var padding = Opt("--padding", "Where instruction examples are padded: left (the reference) or right.", "left");
+
+        var command = new Command("train", "Train a GPT decoder with per-sample losses and hard-sample reweighting.")
+        {
+            corpus, instruct, model, init, tokenizer, reweight, lambda, frac, portion, patience, poolMode, steps, batch, seqLen, lr,
+            schedule, warmup, optimizer, weightDecay, clip, dropout, device, seed, output, resume, evalEvery, saveEvery, evalBatches,
+            valFraction, padding,
+        };
+        command.SetAction(parse =>
+        {
+            var options = new TrainOptions
+            {
+                Corpus = parse.GetValue(corpus), Instruct = parse.GetValue(instruct), Model = parse.GetValue(model)!,
+                Tokenizer = parse.GetValue(tokenizer)!, Reweight = parse.GetValue(reweight)!, Lambda = parse.GetValue(lambda),
+                Frac = parse.GetValue(frac), Portion = parse.GetValue(portion), Patience = parse.GetValue(patience),
+                PoolMode = parse.GetValue(poolMode)!, Steps = parse.GetValue(steps) ?? Defaults.Steps, BatchSize = parse.GetValue(batch),
+                SeqLen = parse.GetValue(seqLen), LearningRate = parse.GetValue(lr), Schedule = parse.GetValue(schedule)!,
+                WarmupSteps = parse.GetValue(warmup), Optimizer = parse.GetValue(optimizer)!, WeightDecay = parse.GetValue(weightDecay),
+                ClipNorm = parse.GetValue(clip), Dropout = parse.GetValue(dropout), Seed = parse.GetValue(seed),
+                EvalEvery = parse.GetValue(evalEvery), SaveEvery = parse.GetValue(saveEvery), EvalBatches = parse.GetValue(evalBatches),
+                ValFraction = parse.GetValue(valFraction), Padding = ParsePadding(parse.GetValue(padding)!),
+            };
+            var run = new TrainRun(parse.GetValue(device)!, parse.GetValue(output), parse.GetValue(resume), parse.GetValue(init), parse.GetValue(steps));
+            return run.Execute(options, new ConsoleReporter());
+        });
+        return command;
+    }
+
+    private static PaddingSide ParsePadding(string value) => value switch
+    {
+        "left" => PaddingSide.Left,
+        "right" => PaddingSide.Right,
+        _ => throw new UserError($"--padding must be left or right, got '{value}'."),
+    };
+
+    /// <summary>A live progress bar on a terminal; plain periodic lines when output goes to a file or pipe.</summary>
+    private sealed class ConsoleReporter : ITrainReporter
+    {
+        private ProgressTask? _task;
+        private int _total, _lastPrinted;
+        private readonly bool _interactive = !Console.IsOutputRedirected && AnsiConsole.Profile.Capabilities.Interactive;
+
+        public void Line(string text)
+        {
+            if (_interactive) AnsiConsole.MarkupLine(Markup.Escape(text));
+            else Console.WriteLine(text);
+        }
+
+        public void RunSteps(int from, int total, Action<Action<StepResult>> body)
+        {
+            _total = total;
+            if (!_interactive)
+            {
+                body(Plain);
+                return;
+            }
+            AnsiConsole.Progress()
+                .AutoClear(false)
+                .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new RemainingTimeColumn())
+                .Start(ctx =>
+                {
+                    _task = ctx.AddTask("training", maxValue: total);
+                    _task.Value = from;
+                    body(Interactive);
+                });
+        }
+
+        private void Interactive(StepResult r)
+        {
+            _task!.Value = r.Step;
+            _task.Description = string.Create(CultureInfo.InvariantCulture, $"step {r.Step}/{_total} loss {r.Objective:F4} {r.TokensPerSecond:F0} tok/s");
+        }
+
+        private void Plain(StepResult r)
+        {
+            int every = Math.Max(1, _total / 20);
+            if (r.Step % every != 0 && r.Step != _total && r.Step - _lastPrinted < every) return;
+            _lastPrinted = r.Step;
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"step {r.Step}/{_total}  loss {r.Objective:F4}  mean_loss {r.MeanLoss:F4}  lr {r.LearningRate:G3}  {r.TokensPerSecond:F0} tok/s"));
+        }
+    }
+}

@@ -1,0 +1,75 @@
+using HardFocus.Engine.Backends;
+using HardFocus.Engine;
+using HardFocus.Models.Gpt;
+using HardFocus.Training.Data;
+using HardFocus.Training.Optim;
+using HardFocus.Training.Reweighting;
+using HardFocus.Training.Text;
+
+namespace HardFocus.Training;
+
+/// <summary>Everything one run needs, built from its options: tokenizer, data splits, model, optimizer, reweighter, loader.</summary>
+public sealed class TrainingSession : IDisposable
+{
+    public TrainingSession(TrainOptions options, IBackend backend, GptConfig? config = null)
+    {
+        options.Validate();
+        Options = options;
+        Tokenizer = TokenizerFactory.Create(options.Tokenizer);
+        (Train, Validation) = LoadData(options, Tokenizer);
+        if (Train.Count < options.BatchSize)
+            throw new ArgumentException($"The training split has {Train.Count} sequences, fewer than --batch-size {options.BatchSize}.");
+
+        config ??= GptConfig.Resolve(options.Model, Tokenizer.VocabSize) with { Dropout = options.Dropout };
+        if (config.VocabSize != Tokenizer.VocabSize)
+            throw new ArgumentException($"The model's vocabulary ({config.VocabSize}) does not match the {Tokenizer.Name} tokenizer ({Tokenizer.VocabSize}).");
+        if (options.SeqLen > config.ContextLength)
+            throw new ArgumentException($"--seq-len {options.SeqLen} exceeds the model's context length {config.ContextLength}.");
+
+        Model = new GptModel(config, backend, options.Seed);
+        var named = Model.NamedParameters().ToList();
+        Optimizer = options.Optimizer == "sgd"
+            ? new Sgd(named, momentum: 0.9f, weightDecay: options.WeightDecay)
+            : new AdamW(named, weightDecay: options.WeightDecay);
+        Reweighter = ReweighterFactory.Create(options.Reweight, options.Lambda, options.Frac, options.Portion);
+        Loader = new BatchLoader(Train, options.BatchSize, options.Seed);
+        Trainer = new Trainer(Model, Optimizer, Reweighter, Loader, options);
+    }
+
+    public TrainOptions Options { get; }
+    public ITokenizer Tokenizer { get; }
+    public IReadOnlyList<Sample> Train { get; }
+    public IReadOnlyList<Sample> Validation { get; }
+    public GptModel Model { get; }
+    public IOptimizer Optimizer { get; }
+    public IReweighter Reweighter { get; }
+    public BatchLoader Loader { get; }
+    public Trainer Trainer { get; }
+
+    public TrainerState State() => new(Trainer.StepsDone, Loader.State, Options, Model.Backend.Name);
+
+    public void Save(RunFolder folder) => folder.SaveCheckpoint(Model, Optimizer, State());
+
+    /// <summary>Restores model, optimizer and data position from a run folder's checkpoint.</summary>
+    public void Restore(RunFolder folder, TrainerState state)
+    {
+        folder.LoadModel(Model, state.Step);
+        folder.LoadOptimizer(Optimizer, state.Step);
+        Loader.State = state.Loader;
+    }
+
+    public Evaluation Evaluate() => Evaluator.Evaluate(Model, Validation, Options.BatchSize, Options.EvalBatches);
+
+    private static (IReadOnlyList<Sample> Train, IReadOnlyList<Sample> Validation) LoadData(TrainOptions options, ITokenizer tokenizer)
+    {
+        if (options.Instruct != null)
+        {
+            var set = InstructionData.Load(options.Instruct, tokenizer, options.SeqLen, options.ValFraction, options.Padding);
+            return (set.Train, set.Validation);
+        }
+        var documents = options.Corpus != null ? TextCorpus.LoadDocuments(options.Corpus) : [TextCorpus.MobyDick()];
+        return LanguageModelingData.Build(documents, tokenizer, options.SeqLen, options.ValFraction);
+    }
+
+    public void Dispose() => Model.Dispose();
+}
