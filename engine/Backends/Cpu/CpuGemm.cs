@@ -1,0 +1,383 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
+
+namespace HardFocus.Engine.Backends.Cpu;
+
+/// <summary>
+/// Row-major fp32 GEMM, Goto/BLIS style: C is cut into macro-tiles that run in parallel; inside a tile a KC x NT block
+/// of B is packed once per K-slice (it stays in L2), an MR x KC micro-panel of A is packed (it stays in L1), and a
+/// register-blocked micro-kernel sweeps that A panel across the B block.
+/// </summary>
+public static unsafe class CpuGemm
+{
+    // K-slice depth. Long enough to amortise loading/storing the C micro-tile once per slice, short enough that the
+    // A micro-panel (12 x 256 floats = 12 KiB at most) stays resident in Zen 4's 32 KiB L1d.
+    internal const int KC = 256;
+
+    // Widest packed B block: KC x NC floats = 512 KiB, half of Zen 4's 1 MiB per-core L2, so B micro-panels are
+    // re-read from L2 while A streams past it. A multiple of every kernel's NR.
+    internal const int NC = 512;
+
+    // Under ~1M multiply-adds (~20 us on one core) waking the thread pool costs about what a second core saves.
+    private const long SerialWork = 1L << 20;
+
+    // Batched problems smaller than this are run one per thread instead of splitting each across threads.
+    private const long BatchWork = 1L << 24;
+
+    internal enum Isa { Scalar, V256, V512 }
+
+    internal static Isa Best { get; } =
+        Vector512.IsHardwareAccelerated ? Isa.V512 :
+        Vector256.IsHardwareAccelerated && Fma.IsSupported ? Isa.V256 : Isa.Scalar;
+
+    // C[m x n] = alpha * op(A) * op(B) + beta * C, all row-major. op(A) is m x k: when transA, A is stored k x m (leading dimension lda);
+    // op(B) is k x n: when transB, B is stored n x k. beta == 0 overwrites C without reading it (NaN in C must not leak).
+    public static void Gemm(bool transA, bool transB, int m, int n, int k, float alpha, float* a, int lda, float* b, int ldb, float beta, float* c, int ldc)
+        => GemmBatched(Best, transA, transB, m, n, k, alpha, a, lda, 0, b, ldb, 0, beta, c, ldc, 0, 1);
+
+    // Same for `batch` independent problems; matrix i starts at a + i*strideA etc. A stride of 0 means the operand is shared by all batches.
+    public static void GemmBatched(bool transA, bool transB, int m, int n, int k, float alpha, float* a, int lda, long strideA, float* b, int ldb, long strideB, float beta, float* c, int ldc, long strideC, int batch)
+        => GemmBatched(Best, transA, transB, m, n, k, alpha, a, lda, strideA, b, ldb, strideB, beta, c, ldc, strideC, batch);
+
+    /// <summary>Entry point with an explicit kernel choice, so tests can cover every code path on any machine.</summary>
+    internal static void GemmBatched(Isa isa, bool transA, bool transB, int m, int n, int k, float alpha, float* a, int lda, long strideA, float* b, int ldb, long strideB, float beta, float* c, int ldc, long strideC, int batch)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(m);
+        ArgumentOutOfRangeException.ThrowIfNegative(n);
+        ArgumentOutOfRangeException.ThrowIfNegative(k);
+        ArgumentOutOfRangeException.ThrowIfNegative(batch);
+        ArgumentOutOfRangeException.ThrowIfLessThan(lda, transA ? m : k);
+        ArgumentOutOfRangeException.ThrowIfLessThan(ldb, transB ? k : n);
+        ArgumentOutOfRangeException.ThrowIfLessThan(ldc, n);
+        var g = new Job { TransA = transA, TransB = transB, M = m, N = n, K = k, Alpha = alpha, A = a, Lda = lda, B = b, Ldb = ldb, Beta = beta, C = c, Ldc = ldc };
+        switch (isa)
+        {
+            case Isa.V512: Batched<K512>(g, strideA, strideB, strideC, batch); break;
+            case Isa.V256: Batched<K256>(g, strideA, strideB, strideC, batch); break;
+            default: Batched<KScalar>(g, strideA, strideB, strideC, batch); break;
+        }
+    }
+
+    private struct Job
+    {
+        public float* A, B, C;
+        public int M, N, K, Lda, Ldb, Ldc;
+        public bool TransA, TransB;
+        public float Alpha, Beta;
+        public int MT, NT, TilesN; // macro-tile plan
+    }
+
+    private static void Batched<TK>(Job g, long strideA, long strideB, long strideC, int batch) where TK : struct, IKernel
+    {
+        if (g.M == 0 || g.N == 0 || batch == 0) return;
+        long work = (long)g.M * g.N * g.K;
+        // Many small problems parallelise better across the batch than inside each one. A shared C (stride 0) would
+        // race, so it keeps the sequential order.
+        if (batch > 1 && strideC != 0 && Environment.ProcessorCount > 1 && work < BatchWork && work * batch >= SerialWork)
+            ParallelBatch<TK>(g, strideA, strideB, strideC, batch);
+        else
+            for (int i = 0; i < batch; i++, g.A += strideA, g.B += strideB, g.C += strideC) Single<TK>(g, serial: false);
+    }
+
+    private static void ParallelBatch<TK>(Job g, long strideA, long strideB, long strideC, int batch) where TK : struct, IKernel
+        => Parallel.For(0, batch, i =>
+        {
+            Job gi = g;
+            gi.A += i * strideA; gi.B += i * strideB; gi.C += i * strideC;
+            Single<TK>(gi, serial: true);
+        });
+
+    private static void Single<TK>(Job g, bool serial) where TK : struct, IKernel
+    {
+        int m = g.M, n = g.N, mr = TK.MR, nr = TK.NR;
+        if (g.K == 0 || g.Alpha == 0f) { ScaleC(g); return; }
+
+        int threads = serial || (long)m * n * g.K < SerialWork ? 1 : Environment.ProcessorCount;
+        int tilesN = Ceil(n, NC), nt = RoundUp(Ceil(n, tilesN), nr), tilesM = 1;
+        if (threads > 1)
+        {
+            // A few tiles per thread let an idle core take over work from a busy one; each tile keeps at least four
+            // micro-panel rows so that packing its B block stays amortised, and the tile count is kept a multiple
+            // of the thread count where possible so that no core sits idle at the end.
+            int maxTilesM = Math.Max(1, Ceil(m, mr) / 4);
+            tilesM = Math.Clamp(Ceil(4 * threads, tilesN), 1, maxTilesM);
+            while (tilesM < maxTilesM && tilesM * tilesN % threads != 0) tilesM++;
+            if (tilesM * tilesN < threads)
+            {
+                // Too few rows to share out: cut the columns finer instead.
+                nt = RoundUp(Ceil(n, Math.Min(Ceil(n, nr), threads)), nr);
+                tilesN = Ceil(n, nt);
+            }
+        }
+        g.MT = RoundUp(Ceil(m, tilesM), mr);
+        g.NT = nt;
+        g.TilesN = tilesN;
+        int tiles = Ceil(m, g.MT) * tilesN;
+
+        if (threads == 1 || tiles == 1)
+            for (int t = 0; t < tiles; t++) Tile<TK>(g, t);
+        else
+            ParallelTiles<TK>(g, tiles);
+    }
+
+    // Separate so the closure is only allocated when the work is actually shared out.
+    private static void ParallelTiles<TK>(Job g, int tiles) where TK : struct, IKernel
+        => Parallel.For(0, tiles, t => Tile<TK>(g, t));
+
+    private static void Tile<TK>(in Job g, int tile) where TK : struct, IKernel
+    {
+        int i0 = tile / g.TilesN * g.MT, j0 = tile % g.TilesN * g.NT;
+        int i1 = Math.Min(g.M, i0 + g.MT), j1 = Math.Min(g.N, j0 + g.NT);
+        Workspace ws = Workspace.Current;
+        for (int pc = 0; pc < g.K; pc += KC)
+        {
+            int kc = Math.Min(KC, g.K - pc);
+            float beta = pc == 0 ? g.Beta : 1f; // later K-slices accumulate onto the first one's result
+            PackB<TK>(g, pc, kc, j0, j1, ws.B);
+            for (int i = i0; i < i1; i += TK.MR)
+            {
+                int mr = Math.Min(TK.MR, i1 - i);
+                PackA<TK>(g, i, mr, pc, kc, ws.A);
+                float* cRow = g.C + (long)i * g.Ldc;
+                for (int j = j0; j < j1; j += TK.NR)
+                {
+                    int nr = Math.Min(TK.NR, j1 - j);
+                    float* bp = ws.B + (long)(j - j0) * kc;
+                    if (mr == TK.MR && nr == TK.NR)
+                    {
+                        TK.Run(kc, ws.A, bp, cRow + j, g.Ldc, g.Alpha, beta);
+                    }
+                    else
+                    {
+                        // Edge tile: the kernel always computes a full MR x NR tile (packing zero-padded it), so it
+                        // writes to scratch and only the valid part is merged into C.
+                        TK.Run(kc, ws.A, bp, ws.Tile, TK.NR, 1f, 0f);
+                        Merge(ws.Tile, TK.NR, cRow + j, g.Ldc, mr, nr, g.Alpha, beta);
+                    }
+                }
+            }
+        }
+    }
+
+    /// <summary>Packs op(B)[pc.., j0..j1) as NR-wide micro-panels, each kc rows of NR contiguous floats, zero-padded.</summary>
+    private static void PackB<TK>(in Job g, int pc, int kc, int j0, int j1, float* dst) where TK : struct, IKernel
+    {
+        int NR = TK.NR;
+        long ldb = g.Ldb;
+        for (int j = j0; j < j1; j += NR, dst += NR * kc)
+        {
+            int nr = Math.Min(NR, j1 - j);
+            if (!g.TransB)
+            {
+                float* src = g.B + pc * ldb + j;
+                if (nr == NR)
+                {
+                    for (int p = 0; p < kc; p++) Unsafe.CopyBlockUnaligned(dst + p * NR, src + p * ldb, (uint)(NR * sizeof(float)));
+                }
+                else
+                {
+                    for (int p = 0; p < kc; p++)
+                        for (int q = 0; q < NR; q++) dst[p * NR + q] = q < nr ? src[p * ldb + q] : 0f;
+                }
+            }
+            else
+            {
+                // Stored rows of B are columns of op(B): read each contiguously and scatter with stride NR.
+                float* src = g.B + j * ldb + pc;
+                for (int q = 0; q < NR; q++)
+                {
+                    float* s = src + q * ldb;
+                    if (q < nr) for (int p = 0; p < kc; p++) dst[p * NR + q] = s[p];
+                    else for (int p = 0; p < kc; p++) dst[p * NR + q] = 0f;
+                }
+            }
+        }
+    }
+
+    /// <summary>Packs op(A)[i..i+mr, pc..pc+kc) as kc columns of MR contiguous floats, zero-padded.</summary>
+    private static void PackA<TK>(in Job g, int i, int mr, int pc, int kc, float* dst) where TK : struct, IKernel
+    {
+        int MR = TK.MR;
+        long lda = g.Lda;
+        if (g.TransA)
+        {
+            float* src = g.A + pc * lda + i;
+            if (mr == MR)
+            {
+                for (int p = 0; p < kc; p++) Unsafe.CopyBlockUnaligned(dst + p * MR, src + p * lda, (uint)(MR * sizeof(float)));
+            }
+            else
+            {
+                for (int p = 0; p < kc; p++)
+                    for (int q = 0; q < MR; q++) dst[p * MR + q] = q < mr ? src[p * lda + q] : 0f;
+            }
+        }
+        else
+        {
+            float* src = g.A + i * lda + pc;
+            for (int q = 0; q < MR; q++)
+            {
+                float* s = src + q * lda;
+                if (q < mr) for (int p = 0; p < kc; p++) dst[p * MR + q] = s[p];
+                else for (int p = 0; p < kc; p++) dst[p * MR + q] = 0f;
+            }
+        }
+    }
+
+    private static void Merge(float* t, int ldt, float* c, int ldc, int mr, int nr, float alpha, float beta)
+    {
+        for (int r = 0; r < mr; r++, t += ldt, c += ldc)
+            for (int q = 0; q < nr; q++) c[q] = beta == 0f ? alpha * t[q] : alpha * t[q] + beta * c[q];
+    }
+
+    private static void ScaleC(in Job g)
+    {
+        if (g.Beta == 1f) return;
+        for (int i = 0; i < g.M; i++)
+        {
+            var row = new Span<float>(g.C + (long)i * g.Ldc, g.N);
+            if (g.Beta == 0f) row.Clear(); // BLAS semantics: overwrite, so NaN already in C does not survive
+            else for (int j = 0; j < row.Length; j++) row[j] *= g.Beta;
+        }
+    }
+
+    private static int Ceil(int x, int y) => (x + y - 1) / y;
+    private static int RoundUp(int x, int y) => Ceil(x, y) * y;
+
+    /// <summary>Per-thread packing buffers: allocated once per thread, 64-byte aligned, freed when the thread dies.</summary>
+    private sealed class Workspace
+    {
+        private const int MaxMR = 12, MaxNR = 32;
+
+        [ThreadStatic] private static Workspace? t_current;
+
+        public static Workspace Current => t_current ??= new Workspace();
+
+        public readonly float* B, A, Tile;
+
+        private Workspace()
+        {
+            B = (float*)NativeMemory.AlignedAlloc((nuint)(KC * NC + MaxMR * KC + MaxMR * MaxNR) * sizeof(float), 64);
+            A = B + KC * NC;
+            Tile = A + MaxMR * KC;
+        }
+
+        ~Workspace() => NativeMemory.AlignedFree(B);
+    }
+
+    /// <summary>
+    /// Computes the MR x NR tile sum_p a[p*MR + r] * b[p*NR + q] over kc packed steps and stores
+    /// alpha * tile + beta * C (C is not read when beta == 0).
+    /// </summary>
+    private interface IKernel
+    {
+        static abstract int MR { get; }
+        static abstract int NR { get; }
+        static abstract void Run(int kc, float* a, float* b, float* c, int ldc, float alpha, float beta);
+    }
+
+    // 12 x 32: 24 zmm accumulators + 2 B vectors; the A broadcasts fold into the FMAs' memory operand ({1to16}).
+    private struct K512 : IKernel
+    {
+        public static int MR => 12;
+        public static int NR => 32;
+
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        public static void Run(int kc, float* a, float* b, float* c, int ldc, float alpha, float beta)
+        {
+            Vector512<float> c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default;
+            Vector512<float> c30 = default, c31 = default, c40 = default, c41 = default, c50 = default, c51 = default;
+            Vector512<float> c60 = default, c61 = default, c70 = default, c71 = default, c80 = default, c81 = default;
+            Vector512<float> c90 = default, c91 = default, cA0 = default, cA1 = default, cB0 = default, cB1 = default;
+            for (int p = 0; p < kc; p++, a += 12, b += 32)
+            {
+                Vector512<float> b0 = Vector512.Load(b), b1 = Vector512.Load(b + 16), x;
+                x = Vector512.Create(a[0]); c00 = Vector512.FusedMultiplyAdd(x, b0, c00); c01 = Vector512.FusedMultiplyAdd(x, b1, c01);
+                x = Vector512.Create(a[1]); c10 = Vector512.FusedMultiplyAdd(x, b0, c10); c11 = Vector512.FusedMultiplyAdd(x, b1, c11);
+                x = Vector512.Create(a[2]); c20 = Vector512.FusedMultiplyAdd(x, b0, c20); c21 = Vector512.FusedMultiplyAdd(x, b1, c21);
+                x = Vector512.Create(a[3]); c30 = Vector512.FusedMultiplyAdd(x, b0, c30); c31 = Vector512.FusedMultiplyAdd(x, b1, c31);
+                x = Vector512.Create(a[4]); c40 = Vector512.FusedMultiplyAdd(x, b0, c40); c41 = Vector512.FusedMultiplyAdd(x, b1, c41);
+                x = Vector512.Create(a[5]); c50 = Vector512.FusedMultiplyAdd(x, b0, c50); c51 = Vector512.FusedMultiplyAdd(x, b1, c51);
+                x = Vector512.Create(a[6]); c60 = Vector512.FusedMultiplyAdd(x, b0, c60); c61 = Vector512.FusedMultiplyAdd(x, b1, c61);
+                x = Vector512.Create(a[7]); c70 = Vector512.FusedMultiplyAdd(x, b0, c70); c71 = Vector512.FusedMultiplyAdd(x, b1, c71);
+                x = Vector512.Create(a[8]); c80 = Vector512.FusedMultiplyAdd(x, b0, c80); c81 = Vector512.FusedMultiplyAdd(x, b1, c81);
+                x = Vector512.Create(a[9]); c90 = Vector512.FusedMultiplyAdd(x, b0, c90); c91 = Vector512.FusedMultiplyAdd(x, b1, c91);
+                x = Vector512.Create(a[10]); cA0 = Vector512.FusedMultiplyAdd(x, b0, cA0); cA1 = Vector512.FusedMultiplyAdd(x, b1, cA1);
+                x = Vector512.Create(a[11]); cB0 = Vector512.FusedMultiplyAdd(x, b0, cB0); cB1 = Vector512.FusedMultiplyAdd(x, b1, cB1);
+            }
+            Vector512<float> va = Vector512.Create(alpha), vb = Vector512.Create(beta);
+            bool load = beta != 0f;
+            Put(c, c00, va, vb, load); Put(c + 16, c01, va, vb, load); c += ldc;
+            Put(c, c10, va, vb, load); Put(c + 16, c11, va, vb, load); c += ldc;
+            Put(c, c20, va, vb, load); Put(c + 16, c21, va, vb, load); c += ldc;
+            Put(c, c30, va, vb, load); Put(c + 16, c31, va, vb, load); c += ldc;
+            Put(c, c40, va, vb, load); Put(c + 16, c41, va, vb, load); c += ldc;
+            Put(c, c50, va, vb, load); Put(c + 16, c51, va, vb, load); c += ldc;
+            Put(c, c60, va, vb, load); Put(c + 16, c61, va, vb, load); c += ldc;
+            Put(c, c70, va, vb, load); Put(c + 16, c71, va, vb, load); c += ldc;
+            Put(c, c80, va, vb, load); Put(c + 16, c81, va, vb, load); c += ldc;
+            Put(c, c90, va, vb, load); Put(c + 16, c91, va, vb, load); c += ldc;
+            Put(c, cA0, va, vb, load); Put(c + 16, cA1, va, vb, load); c += ldc;
+            Put(c, cB0, va, vb, load); Put(c + 16, cB1, va, vb, load);
+        }
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private static void Put(float* c, Vector512<float> acc, Vector512<float> alpha, Vector512<float> beta, bool load)
+            => (load ? Vector512.FusedMultiplyAdd(Vector512.Load(c), beta, acc * alpha) : acc * alpha).Store(c);
+    }
+
+    // 6 x 16: 12 ymm accumulators + 2 B vectors + 1 broadcast = 15 of the 16 AVX2 registers.
+    private struct K256 : IKernel
+    {
+        public static int MR => 6;
+        public static int NR => 16;
+
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        public static void Run(int kc, float* a, float* b, float* c, int ldc, float alpha, float beta)
+        {
+            Vector256<float> c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default;
+            Vector256<float> c30 = default, c31 = default, c40 = default, c41 = default, c50 = default, c51 = default;
+            for (int p = 0; p < kc; p++, a += 6, b += 16)
+            {
+                Vector256<float> b0 = Vector256.Load(b), b1 = Vector256.Load(b + 8), x;
+                x = Vector256.Create(a[0]); c00 = Vector256.FusedMultiplyAdd(x, b0, c00); c01 = Vector256.FusedMultiplyAdd(x, b1, c01);
+                x = Vector256.Create(a[1]); c10 = Vector256.FusedMultiplyAdd(x, b0, c10); c11 = Vector256.FusedMultiplyAdd(x, b1, c11);
+                x = Vector256.Create(a[2]); c20 = Vector256.FusedMultiplyAdd(x, b0, c20); c21 = Vector256.FusedMultiplyAdd(x, b1, c21);
+                x = Vector256.Create(a[3]); c30 = Vector256.FusedMultiplyAdd(x, b0, c30); c31 = Vector256.FusedMultiplyAdd(x, b1, c31);
+                x = Vector256.Create(a[4]); c40 = Vector256.FusedMultiplyAdd(x, b0, c40); c41 = Vector256.FusedMultiplyAdd(x, b1, c41);
+                x = Vector256.Create(a[5]); c50 = Vector256.FusedMultiplyAdd(x, b0, c50); c51 = Vector256.FusedMultiplyAdd(x, b1, c51);
+            }
+            Vector256<float> va = Vector256.Create(alpha), vb = Vector256.Create(beta);
+            bool load = beta != 0f;
+            Put(c, c00, va, vb, load); Put(c + 8, c01, va, vb, load); c += ldc;
+            Put(c, c10, va, vb, load); Put(c + 8, c11, va, vb, load); c += ldc;
+            Put(c, c20, va, vb, load); Put(c + 8, c21, va, vb, load); c += ldc;
+            Put(c, c30, va, vb, load); Put(c + 8, c31, va, vb, load); c += ldc;
+            Put(c, c40, va, vb, load); Put(c + 8, c41, va, vb, load); c += ldc;
+            Put(c, c50, va, vb, load); Put(c + 8, c51, va, vb, load);
+        }
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private static void Put(float* c, Vector256<float> acc, Vector256<float> alpha, Vector256<float> beta, bool load)
+            => (load ? Vector256.FusedMultiplyAdd(Vector256.Load(c), beta, acc * alpha) : acc * alpha).Store(c);
+    }
+
+    // Portable fallback; correctness matters here, not speed.
+    private struct KScalar : IKernel
+    {
+        public static int MR => 4;
+        public static int NR => 8;
+
+        public static void Run(int kc, float* a, float* b, float* c, int ldc, float alpha, float beta)
+        {
+            float* t = stackalloc float[4 * 8];
+            new Span<float>(t, 4 * 8).Clear();
+            for (int p = 0; p < kc; p++, a += 4, b += 8)
+                for (int r = 0; r < 4; r++)
+                    for (int q = 0; q < 8; q++) t[r * 8 + q] += a[r] * b[q];
+            Merge(t, 8, c, ldc, 4, 8, alpha, beta);
+        }
+    }
+}
