@@ -14,11 +14,11 @@ public static unsafe class CpuGemm
 {
     // K-slice depth. Long enough to amortise loading/storing the C micro-tile once per slice, short enough that the
     // A micro-panel (12 x 256 floats = 12 KiB at most) stays resident in Zen 4's 32 KiB L1d.
-    internal const int KC = 256;
+    internal static readonly int KC = int.Parse(Environment.GetEnvironmentVariable("GKC") ?? "256");
 
     // Widest packed B block: KC x NC floats = 512 KiB, half of Zen 4's 1 MiB per-core L2, so B micro-panels are
     // re-read from L2 while A streams past it. A multiple of every kernel's NR.
-    internal const int NC = 512;
+    internal static readonly int NC = int.Parse(Environment.GetEnvironmentVariable("GNC") ?? "512");
 
     // Under ~1M multiply-adds (~20 us on one core) waking the thread pool costs about what a second core saves.
     private const long SerialWork = 1L << 20;
@@ -66,7 +66,15 @@ public static unsafe class CpuGemm
         public int M, N, K, Lda, Ldb, Ldc;
         public bool TransA, TransB;
         public float Alpha, Beta;
-        public int MT, NT, TilesN; // macro-tile plan
+    }
+
+    /// <summary>One column block x K-slice of a GEMM: op(B)[Pc.., J0..J1) packed at PackedB, shared by all threads.</summary>
+    private struct Step
+    {
+        public float* PackedB;
+        public int J0, J1, Pc, Kc;
+        public float Beta;
+        public int RowsPerUnit, PanelsPerUnit, UnitsN; // how the block's C rows/column panels are shared out
     }
 
     private static void Batched<TK>(Job g, long strideA, long strideB, long strideC, int batch) where TK : struct, IKernel
@@ -91,84 +99,90 @@ public static unsafe class CpuGemm
 
     private static void Single<TK>(Job g, bool serial) where TK : struct, IKernel
     {
-        int m = g.M, n = g.N, mr = TK.MR, nr = TK.NR;
         if (g.K == 0 || g.Alpha == 0f) { ScaleC(g); return; }
-
-        int threads = serial || (long)m * n * g.K < SerialWork ? 1 : Environment.ProcessorCount;
-        int tilesN = Ceil(n, NC), nt = RoundUp(Ceil(n, tilesN), nr), tilesM = 1;
+        int threads = serial || (long)g.M * g.N * g.K < SerialWork ? 1 : Environment.ProcessorCount;
+        int nt = RoundUp(Ceil(g.N, Ceil(g.N, NC)), TK.NR); // equal column blocks, so none is a thin leftover
+        int mPanels = Ceil(g.M, TK.MR), nPanels = nt / TK.NR;
+        var s = new Step { PackedB = Workspace.Current.B, RowsPerUnit = mPanels, PanelsPerUnit = nPanels };
         if (threads > 1)
         {
-            // A few tiles per thread let an idle core take over work from a busy one; each tile keeps at least four
-            // micro-panel rows so that packing its B block stays amortised, and the tile count is kept a multiple
-            // of the thread count where possible so that no core sits idle at the end.
-            int maxTilesM = Math.Max(1, Ceil(m, mr) / 4);
-            tilesM = Math.Clamp(Ceil(4 * threads, tilesN), 1, maxTilesM);
-            while (tilesM < maxTilesM && tilesM * tilesN % threads != 0) tilesM++;
-            if (tilesM * tilesN < threads)
-            {
-                // Too few rows to share out: cut the columns finer instead.
-                nt = RoundUp(Ceil(n, Math.Min(Ceil(n, nr), threads)), nr);
-                tilesN = Ceil(n, nt);
-            }
+            // Threads share each packed B block and split its rows: a row band costs nothing extra to hand out,
+            // since every A micro-panel is packed once per block anyway. A few bands per thread let a core slowed
+            // by other work pass rows to the other one. Only when rows are too few are the columns cut as well,
+            // at the price of packing A once per column group.
+            s.RowsPerUnit = Ceil(mPanels, Math.Min(mPanels, 4 * threads));
+            int unitsM = Ceil(mPanels, s.RowsPerUnit);
+            if (unitsM < 2 * threads) s.PanelsPerUnit = Ceil(nPanels, Math.Min(nPanels, Ceil(2 * threads, unitsM)));
         }
-        g.MT = RoundUp(Ceil(m, tilesM), mr);
-        g.NT = nt;
-        g.TilesN = tilesN;
-        int tiles = Ceil(m, g.MT) * tilesN;
-
-        if (threads == 1 || tiles == 1)
-            for (int t = 0; t < tiles; t++) Tile<TK>(g, t);
-        else
-            ParallelTiles<TK>(g, tiles);
-    }
-
-    // Separate so the closure is only allocated when the work is actually shared out.
-    private static void ParallelTiles<TK>(Job g, int tiles) where TK : struct, IKernel
-        => Parallel.For(0, tiles, t => Tile<TK>(g, t));
-
-    private static void Tile<TK>(in Job g, int tile) where TK : struct, IKernel
-    {
-        int i0 = tile / g.TilesN * g.MT, j0 = tile % g.TilesN * g.NT;
-        int i1 = Math.Min(g.M, i0 + g.MT), j1 = Math.Min(g.N, j0 + g.NT);
-        Workspace ws = Workspace.Current;
-        for (int pc = 0; pc < g.K; pc += KC)
+        for (s.J0 = 0; s.J0 < g.N; s.J0 += nt)
         {
-            int kc = Math.Min(KC, g.K - pc);
-            float beta = pc == 0 ? g.Beta : 1f; // later K-slices accumulate onto the first one's result
-            PackB<TK>(g, pc, kc, j0, j1, ws.B);
-            for (int i = i0; i < i1; i += TK.MR)
+            s.J1 = Math.Min(g.N, s.J0 + nt);
+            int panels = Ceil(s.J1 - s.J0, TK.NR);
+            s.UnitsN = Ceil(panels, s.PanelsPerUnit);
+            int units = Ceil(mPanels, s.RowsPerUnit) * s.UnitsN;
+            for (s.Pc = 0; s.Pc < g.K; s.Pc += KC)
             {
-                int mr = Math.Min(TK.MR, i1 - i);
-                PackA<TK>(g, i, mr, pc, kc, ws.A);
-                float* cRow = g.C + (long)i * g.Ldc;
-                for (int j = j0; j < j1; j += TK.NR)
+                s.Kc = Math.Min(KC, g.K - s.Pc);
+                s.Beta = s.Pc == 0 ? g.Beta : 1f; // later K-slices accumulate onto the first one's result
+                if (threads == 1)
                 {
-                    int nr = Math.Min(TK.NR, j1 - j);
-                    float* bp = ws.B + (long)(j - j0) * kc;
-                    if (mr == TK.MR && nr == TK.NR)
-                    {
-                        TK.Run(kc, ws.A, bp, cRow + j, g.Ldc, g.Alpha, beta);
-                    }
-                    else
-                    {
-                        // Edge tile: the kernel always computes a full MR x NR tile (packing zero-padded it), so it
-                        // writes to scratch and only the valid part is merged into C.
-                        TK.Run(kc, ws.A, bp, ws.Tile, TK.NR, 1f, 0f);
-                        Merge(ws.Tile, TK.NR, cRow + j, g.Ldc, mr, nr, g.Alpha, beta);
-                    }
+                    PackB<TK>(g, s, 0, panels);
+                    for (int u = 0; u < units; u++) Compute<TK>(g, s, u);
+                }
+                else
+                {
+                    ParallelStep<TK>(g, s, panels, units, threads);
                 }
             }
         }
     }
 
-    /// <summary>Packs op(B)[pc.., j0..j1) as NR-wide micro-panels, each kc rows of NR contiguous floats, zero-padded.</summary>
-    private static void PackB<TK>(in Job g, int pc, int kc, int j0, int j1, float* dst) where TK : struct, IKernel
+    // Separate so that the closures are only allocated when the work is actually shared out.
+    private static void ParallelStep<TK>(Job g, Step s, int panels, int units, int threads) where TK : struct, IKernel
     {
-        int NR = TK.NR;
-        long ldb = g.Ldb;
-        for (int j = j0; j < j1; j += NR, dst += NR * kc)
+        int per = Ceil(panels, Math.Min(panels, 2 * threads));
+        Parallel.For(0, Ceil(panels, per), t => PackB<TK>(g, s, t * per, Math.Min(panels, (t + 1) * per)));
+        Parallel.For(0, units, u => Compute<TK>(g, s, u));
+    }
+
+    private static void Compute<TK>(in Job g, in Step s, int unit) where TK : struct, IKernel
+    {
+        int i0 = unit / s.UnitsN * s.RowsPerUnit * TK.MR, i1 = Math.Min(g.M, i0 + s.RowsPerUnit * TK.MR);
+        int j0 = s.J0 + unit % s.UnitsN * s.PanelsPerUnit * TK.NR, j1 = Math.Min(s.J1, j0 + s.PanelsPerUnit * TK.NR);
+        Workspace ws = Workspace.Current;
+        for (int i = i0; i < i1; i += TK.MR)
         {
-            int nr = Math.Min(NR, j1 - j);
+            int mr = Math.Min(TK.MR, i1 - i);
+            PackA<TK>(g, i, mr, s.Pc, s.Kc, ws.A);
+            float* cRow = g.C + (long)i * g.Ldc;
+            for (int j = j0; j < j1; j += TK.NR)
+            {
+                int nr = Math.Min(TK.NR, j1 - j);
+                float* bp = s.PackedB + (long)(j - s.J0) * s.Kc;
+                if (mr == TK.MR && nr == TK.NR)
+                {
+                    TK.Run(s.Kc, ws.A, bp, cRow + j, g.Ldc, g.Alpha, s.Beta);
+                }
+                else
+                {
+                    // Edge tile: the kernel always computes a full MR x NR tile (packing zero-padded it), so it
+                    // writes to scratch and only the valid part is merged into C.
+                    TK.Run(s.Kc, ws.A, bp, ws.Tile, TK.NR, 1f, 0f);
+                    Merge(ws.Tile, TK.NR, cRow + j, g.Ldc, mr, nr, g.Alpha, s.Beta);
+                }
+            }
+        }
+    }
+
+    /// <summary>Packs column panels [p0, p1) of the step's B block: each kc rows of NR contiguous floats, zero-padded.</summary>
+    private static void PackB<TK>(in Job g, in Step s, int p0, int p1) where TK : struct, IKernel
+    {
+        int NR = TK.NR, kc = s.Kc, pc = s.Pc;
+        long ldb = g.Ldb;
+        for (int t = p0; t < p1; t++)
+        {
+            int j = s.J0 + t * NR, nr = Math.Min(NR, s.J1 - j);
+            float* dst = s.PackedB + (long)t * NR * kc;
             if (!g.TransB)
             {
                 float* src = g.B + pc * ldb + j;
@@ -184,13 +198,20 @@ public static unsafe class CpuGemm
             }
             else
             {
-                // Stored rows of B are columns of op(B): read each contiguously and scatter with stride NR.
+                // Stored rows of B are columns of op(B); as in PackA, all NR of them are walked together.
                 float* src = g.B + j * ldb + pc;
-                for (int q = 0; q < NR; q++)
+                if (nr == NR)
                 {
-                    float* s = src + q * ldb;
-                    if (q < nr) for (int p = 0; p < kc; p++) dst[p * NR + q] = s[p];
-                    else for (int p = 0; p < kc; p++) dst[p * NR + q] = 0f;
+                    for (int p = 0; p < kc; p++, dst += NR)
+                    {
+                        float* col = src + p;
+                        for (int q = 0; q < NR; q++, col += ldb) dst[q] = *col;
+                    }
+                }
+                else
+                {
+                    for (int p = 0; p < kc; p++)
+                        for (int q = 0; q < NR; q++) dst[p * NR + q] = q < nr ? src[q * ldb + p] : 0f;
                 }
             }
         }
@@ -216,12 +237,21 @@ public static unsafe class CpuGemm
         }
         else
         {
+            // Walk all MR rows together: MR independent read streams keep several cache misses in flight, where
+            // finishing one row before starting the next waits on each miss in turn.
             float* src = g.A + i * lda + pc;
-            for (int q = 0; q < MR; q++)
+            if (mr == MR)
             {
-                float* s = src + q * lda;
-                if (q < mr) for (int p = 0; p < kc; p++) dst[p * MR + q] = s[p];
-                else for (int p = 0; p < kc; p++) dst[p * MR + q] = 0f;
+                for (int p = 0; p < kc; p++, dst += MR)
+                {
+                    float* s = src + p;
+                    for (int q = 0; q < MR; q++, s += lda) dst[q] = *s;
+                }
+            }
+            else
+            {
+                for (int p = 0; p < kc; p++)
+                    for (int q = 0; q < MR; q++) dst[p * MR + q] = q < mr ? src[q * lda + p] : 0f;
             }
         }
     }
@@ -249,7 +279,7 @@ public static unsafe class CpuGemm
     /// <summary>Per-thread packing buffers: allocated once per thread, 64-byte aligned, freed when the thread dies.</summary>
     private sealed class Workspace
     {
-        private const int MaxMR = 12, MaxNR = 32;
+        private const int MaxMR = 12, MaxNR = 32; private static readonly int KC = CpuGemm.KC, NC = CpuGemm.NC;
 
         [ThreadStatic] private static Workspace? t_current;
 
@@ -284,7 +314,7 @@ public static unsafe class CpuGemm
         public static int MR => 12;
         public static int NR => 32;
 
-        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        [MethodImpl(MethodImplOptions.AggressiveOptimization | MethodImplOptions.NoInlining)]
         public static void Run(int kc, float* a, float* b, float* c, int ldc, float alpha, float beta)
         {
             Vector512<float> c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default;
@@ -334,7 +364,7 @@ public static unsafe class CpuGemm
         public static int MR => 6;
         public static int NR => 16;
 
-        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        [MethodImpl(MethodImplOptions.AggressiveOptimization | MethodImplOptions.NoInlining)]
         public static void Run(int kc, float* a, float* b, float* c, int ldc, float alpha, float beta)
         {
             Vector256<float> c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default;
