@@ -6,19 +6,22 @@ using System.Runtime.Intrinsics.X86;
 namespace HardFocus.Engine.Backends.Cpu;
 
 /// <summary>
-/// Row-major fp32 GEMM, Goto/BLIS style: C is cut into macro-tiles that run in parallel; inside a tile a KC x NT block
-/// of B is packed once per K-slice (it stays in L2), an MR x KC micro-panel of A is packed (it stays in L1), and a
-/// register-blocked micro-kernel sweeps that A panel across the B block.
+/// Row-major fp32 GEMM, Goto/BLIS style. For each column block x K-slice, a block of op(B) is packed once into
+/// NR-wide micro-panels (it stays in L2 and is shared by all threads); the threads then split the rows of C, packing
+/// an MR-row micro-panel of op(A) at a time (it stays in L1) and sweeping it across the B block with a
+/// register-blocked MR x NR micro-kernel.
 /// </summary>
 public static unsafe class CpuGemm
 {
-    // K-slice depth. Long enough to amortise loading/storing the C micro-tile once per slice, short enough that the
-    // A micro-panel (12 x 256 floats = 12 KiB at most) stays resident in Zen 4's 32 KiB L1d.
-    internal static readonly int KC = int.Parse(Environment.GetEnvironmentVariable("GKC") ?? "256");
+    // Deepest K-slice. Long enough to amortise loading/storing each C micro-tile once per slice, short enough that
+    // the A micro-panel (at most 12 x 320 floats = 15 KiB) stays in Zen 4's 32 KiB L1d while B streams past it.
+    // K is cut into equal slices no deeper than this, so there is no thin leftover slice.
+    internal const int KC = 320;
 
-    // Widest packed B block: KC x NC floats = 512 KiB, half of Zen 4's 1 MiB per-core L2, so B micro-panels are
-    // re-read from L2 while A streams past it. A multiple of every kernel's NR.
-    internal static readonly int NC = int.Parse(Environment.GetEnvironmentVariable("GNC") ?? "512");
+    // Widest packed B block: KC x NC floats = 800 KiB of Zen 4's 1 MiB per-core L2, from where the kernel re-reads
+    // it for every A micro-panel. Measured a few percent ahead of 256 x 512 at 1024^3 and the GPT shape.
+    // A multiple of every kernel's NR.
+    internal const int NC = 640;
 
     // Under ~1M multiply-adds (~20 us on one core) waking the thread pool costs about what a second core saves.
     private const long SerialWork = 1L << 20;
@@ -101,7 +104,7 @@ public static unsafe class CpuGemm
     {
         if (g.K == 0 || g.Alpha == 0f) { ScaleC(g); return; }
         int threads = serial || (long)g.M * g.N * g.K < SerialWork ? 1 : Environment.ProcessorCount;
-        int nt = RoundUp(Ceil(g.N, Ceil(g.N, NC)), TK.NR); // equal column blocks, so none is a thin leftover
+        int nt = RoundUp(Ceil(g.N, Ceil(g.N, NC)), TK.NR), kcEven = Ceil(g.K, Ceil(g.K, KC)); // no thin leftovers
         int mPanels = Ceil(g.M, TK.MR), nPanels = nt / TK.NR;
         var s = new Step { PackedB = Workspace.Current.B, RowsPerUnit = mPanels, PanelsPerUnit = nPanels };
         if (threads > 1)
@@ -120,9 +123,9 @@ public static unsafe class CpuGemm
             int panels = Ceil(s.J1 - s.J0, TK.NR);
             s.UnitsN = Ceil(panels, s.PanelsPerUnit);
             int units = Ceil(mPanels, s.RowsPerUnit) * s.UnitsN;
-            for (s.Pc = 0; s.Pc < g.K; s.Pc += KC)
+            for (s.Pc = 0; s.Pc < g.K; s.Pc += kcEven)
             {
-                s.Kc = Math.Min(KC, g.K - s.Pc);
+                s.Kc = Math.Min(kcEven, g.K - s.Pc);
                 s.Beta = s.Pc == 0 ? g.Beta : 1f; // later K-slices accumulate onto the first one's result
                 if (threads == 1)
                 {
@@ -145,6 +148,7 @@ public static unsafe class CpuGemm
         Parallel.For(0, units, u => Compute<TK>(g, s, u));
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Compute<TK>(in Job g, in Step s, int unit) where TK : struct, IKernel
     {
         int i0 = unit / s.UnitsN * s.RowsPerUnit * TK.MR, i1 = Math.Min(g.M, i0 + s.RowsPerUnit * TK.MR);
@@ -175,6 +179,7 @@ public static unsafe class CpuGemm
     }
 
     /// <summary>Packs column panels [p0, p1) of the step's B block: each kc rows of NR contiguous floats, zero-padded.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void PackB<TK>(in Job g, in Step s, int p0, int p1) where TK : struct, IKernel
     {
         int NR = TK.NR, kc = s.Kc, pc = s.Pc;
@@ -218,6 +223,7 @@ public static unsafe class CpuGemm
     }
 
     /// <summary>Packs op(A)[i..i+mr, pc..pc+kc) as kc columns of MR contiguous floats, zero-padded.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void PackA<TK>(in Job g, int i, int mr, int pc, int kc, float* dst) where TK : struct, IKernel
     {
         int MR = TK.MR;
@@ -279,7 +285,7 @@ public static unsafe class CpuGemm
     /// <summary>Per-thread packing buffers: allocated once per thread, 64-byte aligned, freed when the thread dies.</summary>
     private sealed class Workspace
     {
-        private const int MaxMR = 12, MaxNR = 32; private static readonly int KC = CpuGemm.KC, NC = CpuGemm.NC;
+        private const int MaxMR = 12, MaxNR = 32;
 
         [ThreadStatic] private static Workspace? t_current;
 
