@@ -207,10 +207,14 @@ public static unsafe class CpuGemm
                 float* src = g.B + j * ldb + pc;
                 if (nr == NR)
                 {
-                    for (int p = 0; p < kc; p++, dst += NR)
+                    int p = 0;
+                    if (Avx.IsSupported)
+                        for (; p + 8 <= kc; p += 8)
+                            for (int q = 0; q < NR; q += 8) Transpose8(src + q * ldb + p, ldb, 8, dst + p * NR + q, NR);
+                    for (; p < kc; p++)
                     {
                         float* col = src + p;
-                        for (int q = 0; q < NR; q++, col += ldb) dst[q] = *col;
+                        for (int q = 0; q < NR; q++, col += ldb) dst[p * NR + q] = *col;
                     }
                 }
                 else
@@ -248,10 +252,21 @@ public static unsafe class CpuGemm
             float* src = g.A + i * lda + pc;
             if (mr == MR)
             {
-                for (int p = 0; p < kc; p++, dst += MR)
+                int p = 0;
+                if (Avx.IsSupported)
+                {
+                    for (; p + 8 <= kc; p += 8)
+                    {
+                        // Rows 8.. first: their 8-float stores spill into the next column's first slots, which the
+                        // store for rows 0..7 then overwrites (Transpose8 writes its columns in ascending order).
+                        if (MR > 8) Transpose8(src + 8 * lda + p, lda, MR - 8, dst + p * MR + 8, MR);
+                        Transpose8(src + p, lda, Math.Min(MR, 8), dst + p * MR, MR);
+                    }
+                }
+                for (; p < kc; p++)
                 {
                     float* s = src + p;
-                    for (int q = 0; q < MR; q++, s += lda) dst[q] = *s;
+                    for (int q = 0; q < MR; q++, s += lda) dst[p * MR + q] = *s;
                 }
             }
             else
@@ -260,6 +275,32 @@ public static unsafe class CpuGemm
                     for (int q = 0; q < MR; q++) dst[p * MR + q] = q < mr ? src[q * lda + p] : 0f;
             }
         }
+    }
+
+    /// <summary>
+    /// Transposes the block of `rows` (at most 8) rows x 8 columns at src (row stride ld) into 8 stores of 8 floats,
+    /// column j at dst + j * stride, in ascending j. Rows past `rows` read as zero; when stride is below 8, each store
+    /// spills zeros into the next column's slots (and the last one up to 8 floats past the block).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Transpose8(float* src, long ld, int rows, float* dst, int stride)
+    {
+        Vector256<float> r0 = Vector256.Load(src), r1 = rows > 1 ? Vector256.Load(src + ld) : default;
+        Vector256<float> r2 = rows > 2 ? Vector256.Load(src + 2 * ld) : default, r3 = rows > 3 ? Vector256.Load(src + 3 * ld) : default;
+        Vector256<float> r4 = rows > 4 ? Vector256.Load(src + 4 * ld) : default, r5 = rows > 5 ? Vector256.Load(src + 5 * ld) : default;
+        Vector256<float> r6 = rows > 6 ? Vector256.Load(src + 6 * ld) : default, r7 = rows > 7 ? Vector256.Load(src + 7 * ld) : default;
+        Vector256<float> t0 = Avx.UnpackLow(r0, r1), t1 = Avx.UnpackHigh(r0, r1), t2 = Avx.UnpackLow(r2, r3), t3 = Avx.UnpackHigh(r2, r3);
+        Vector256<float> t4 = Avx.UnpackLow(r4, r5), t5 = Avx.UnpackHigh(r4, r5), t6 = Avx.UnpackLow(r6, r7), t7 = Avx.UnpackHigh(r6, r7);
+        Vector256<float> u0 = Avx.Shuffle(t0, t2, 0x44), u1 = Avx.Shuffle(t0, t2, 0xEE), u2 = Avx.Shuffle(t1, t3, 0x44), u3 = Avx.Shuffle(t1, t3, 0xEE);
+        Vector256<float> u4 = Avx.Shuffle(t4, t6, 0x44), u5 = Avx.Shuffle(t4, t6, 0xEE), u6 = Avx.Shuffle(t5, t7, 0x44), u7 = Avx.Shuffle(t5, t7, 0xEE);
+        Avx.Permute2x128(u0, u4, 0x20).Store(dst);
+        Avx.Permute2x128(u1, u5, 0x20).Store(dst + stride);
+        Avx.Permute2x128(u2, u6, 0x20).Store(dst + 2 * stride);
+        Avx.Permute2x128(u3, u7, 0x20).Store(dst + 3 * stride);
+        Avx.Permute2x128(u0, u4, 0x31).Store(dst + 4 * stride);
+        Avx.Permute2x128(u1, u5, 0x31).Store(dst + 5 * stride);
+        Avx.Permute2x128(u2, u6, 0x31).Store(dst + 6 * stride);
+        Avx.Permute2x128(u3, u7, 0x31).Store(dst + 7 * stride);
     }
 
     private static void Merge(float* t, int ldt, float* c, int ldc, int mr, int nr, float alpha, float beta)
@@ -295,9 +336,10 @@ public static unsafe class CpuGemm
 
         private Workspace()
         {
-            B = (float*)NativeMemory.AlignedAlloc((nuint)(KC * NC + MaxMR * KC + MaxMR * MaxNR) * sizeof(float), 64);
+            // A gets 16 floats of slack for Transpose8's spill past the end of a micro-panel.
+            B = (float*)NativeMemory.AlignedAlloc((nuint)(KC * NC + MaxMR * KC + 16 + MaxMR * MaxNR) * sizeof(float), 64);
             A = B + KC * NC;
-            Tile = A + MaxMR * KC;
+            Tile = A + MaxMR * KC + 16;
         }
 
         ~Workspace() => NativeMemory.AlignedFree(B);
