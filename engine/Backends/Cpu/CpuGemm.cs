@@ -35,12 +35,18 @@ public static unsafe class CpuGemm
         Vector512.IsHardwareAccelerated ? Isa.V512 :
         Vector256.IsHardwareAccelerated && Fma.IsSupported ? Isa.V256 : Isa.Scalar;
 
-    // C[m x n] = alpha * op(A) * op(B) + beta * C, all row-major. op(A) is m x k: when transA, A is stored k x m (leading dimension lda);
-    // op(B) is k x n: when transB, B is stored n x k. beta == 0 overwrites C without reading it (NaN in C must not leak).
+    /// <summary>
+    /// C[m x n] = alpha * op(A) * op(B) + beta * C, all row-major. op(A) is m x k: when transA, A is stored k x m
+    /// (leading dimension lda); op(B) is k x n: when transB, B is stored n x k. beta == 0 overwrites C without reading
+    /// it, so NaN already in C does not leak; alpha == 0 or k == 0 only scales C.
+    /// </summary>
     public static void Gemm(bool transA, bool transB, int m, int n, int k, float alpha, float* a, int lda, float* b, int ldb, float beta, float* c, int ldc)
         => GemmBatched(Best, transA, transB, m, n, k, alpha, a, lda, 0, b, ldb, 0, beta, c, ldc, 0, 1);
 
-    // Same for `batch` independent problems; matrix i starts at a + i*strideA etc. A stride of 0 means the operand is shared by all batches.
+    /// <summary>
+    /// <see cref="Gemm"/> for `batch` independent problems; matrix i starts at a + i*strideA etc. A stride of 0 means
+    /// the operand is shared by all batches (for C that makes the batches accumulate into it one after another).
+    /// </summary>
     public static void GemmBatched(bool transA, bool transB, int m, int n, int k, float alpha, float* a, int lda, long strideA, float* b, int ldb, long strideB, float beta, float* c, int ldc, long strideC, int batch)
         => GemmBatched(Best, transA, transB, m, n, k, alpha, a, lda, strideA, b, ldb, strideB, beta, c, ldc, strideC, batch);
 
@@ -280,7 +286,7 @@ public static unsafe class CpuGemm
     /// <summary>
     /// Transposes the block of `rows` (at most 8) rows x 8 columns at src (row stride ld) into 8 stores of 8 floats,
     /// column j at dst + j * stride, in ascending j. Rows past `rows` read as zero; when stride is below 8, each store
-    /// spills zeros into the next column's slots (and the last one up to 8 floats past the block).
+    /// spills zeros into the next column's slots (the last one past the end of the block).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void Transpose8(float* src, long ld, int rows, float* dst, int stride)
