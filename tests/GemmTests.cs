@@ -158,6 +158,12 @@ public sealed unsafe class GemmTests
         Check(null, true, true, 700, 7, 300, 1f, 0f, pad: 2, rng);
     }
 
+    // Each call's packed B block lives in its calling thread's workspace and is read by pool threads, so calls made
+    // from several threads at once (each big enough to go parallel itself) must not disturb one another.
+    [Fact]
+    public void ConcurrentCallers_MatchReference()
+        => Parallel.For(0, 4, t => Check(null, t % 2 == 1, t >= 2, 150 + t, 200, 300, 1f, 0.5f, pad: t, new Random(t)));
+
     [Fact]
     public void BetaZero_DoesNotLeakNaN_AndAlphaOrKZero_OnlyScalesC()
     {
