@@ -9,10 +9,14 @@ using HardFocus.Engine.Backends.Cpu;
 namespace HardFocus.Bench;
 
 /// <summary>C[M x N] = A[M x K] * op(B); with TransB the weight is stored N x K, as nn.Linear keeps it.</summary>
-public sealed record GemmShape(int M, int N, int K, bool TransB = false)
+public sealed record GemmShape(int M, int N, int K, bool TransB = false) : IComparable<GemmShape>, IComparable
 {
     public double Flops => 2.0 * M * N * K;
     public override string ToString() => $"{M}x{N}x{K}{(TransB ? " Bt" : "")}";
+
+    // Lets BenchmarkDotNet list the shapes by size rather than alphabetically.
+    public int CompareTo(GemmShape? other) => other is null ? 1 : (Flops, TransB).CompareTo((other.Flops, other.TransB));
+    public int CompareTo(object? obj) => CompareTo(obj as GemmShape);
 }
 
 [Config(typeof(Config))]
