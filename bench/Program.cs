@@ -1,2 +1,8 @@
 using BenchmarkDotNet.Running;
-BenchmarkSwitcher.FromAssembly(typeof(HardFocus.Bench.KernelBenchmarks).Assembly).Run(args);
+
+namespace HardFocus.Bench;
+
+public static class Program
+{
+    public static void Main(string[] args) => BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);
+}
