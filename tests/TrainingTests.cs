@@ -192,7 +192,7 @@ public class TrainingTests
         {
             string path = Path.Combine(dir, "short.txt");
             File.WriteAllText(path, Text);
-            var options = TinyOptions(path, "erm") with { Steps = 150, LearningRate = 1e-2f, ValFraction = 0, Dropout = 0, BatchSize = 4, SeqLen = 32, WeightDecay = 0 };
+            var options = TinyOptions(path, "erm") with { Steps = 100, LearningRate = 3e-3f, ValFraction = 0, Dropout = 0, BatchSize = 4, SeqLen = 32, WeightDecay = 0 };
             using var session = new TrainingSession(options, new CpuBackend());
             float first = session.Trainer.Step().MeanLoss, last = first;
             while (session.Trainer.StepsDone < options.Steps) last = session.Trainer.Step().MeanLoss;
