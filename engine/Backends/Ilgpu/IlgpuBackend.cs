@@ -67,13 +67,16 @@ public sealed partial class IlgpuBackend : IBackend
         _pool.Trim(buffer => ((IFreeable)buffer).Free());
     }
 
-    public void Upload<T>(ReadOnlySpan<T> source, DeviceBuffer<T> destination) where T : unmanaged =>
-        V(destination).SubView(0, source.Length).CopyFromCPU(_stream, source);
+    public void Upload<T>(ReadOnlySpan<T> source, DeviceBuffer<T> destination) where T : unmanaged
+    {
+        // Synchronous, and queued behind earlier kernels that may still read the destination.
+        if (source.Length > 0) V(destination).SubView(0, source.Length).CopyFromCPU(_stream, source);
+    }
 
     public void Download<T>(DeviceBuffer<T> source, Span<T> destination) where T : unmanaged
     {
         _stream.Synchronize();
-        V(source).SubView(0, destination.Length).CopyToCPU(_stream, destination);
+        if (destination.Length > 0) V(source).SubView(0, destination.Length).CopyToCPU(_stream, destination);
     }
 
     public void Fill(DeviceBuffer<float> destination, float value, int count)
