@@ -1,0 +1,165 @@
+using ILGPU;
+using ILGPU.Algorithms;
+using ILGPU.Runtime;
+using Floats = ILGPU.ArrayView<float>;
+
+namespace HardFocus.Engine.Backends.Ilgpu;
+
+// Grid-stride loops: a launch covers only the resident threads and each thread walks the array, which is what makes
+// these kernels cheap on the CPU emulator as well as on GPUs.
+public sealed partial class IlgpuBackend
+{
+    private const float GeluTwoC = 1.5957691216057308f; // 2 * sqrt(2 / pi), as in the CPU backend
+    private const float GeluCubic = 0.044715f;
+
+    private Action<KernelConfig, Floats, float, int> FillK =>
+        field ??= _accelerator.LoadStreamKernel<Floats, float, int>(FillKernel);
+    private Action<KernelConfig, Floats, Floats, Floats, int, int, int> BinaryK =>
+        field ??= _accelerator.LoadStreamKernel<Floats, Floats, Floats, int, int, int>(BinaryKernel);
+    private Action<KernelConfig, Floats, Floats, int, float, float> AffineK =>
+        field ??= _accelerator.LoadStreamKernel<Floats, Floats, int, float, float>(AffineKernel);
+    private Action<KernelConfig, Floats, Floats, int, float> AxpyK =>
+        field ??= _accelerator.LoadStreamKernel<Floats, Floats, int, float>(AxpyKernel);
+    private Action<KernelConfig, Floats, Floats, int, int, int> ColumnSumK =>
+        field ??= _accelerator.LoadStreamKernel<Floats, Floats, int, int, int>(ColumnSumKernel);
+    private Action<KernelConfig, Floats, Floats, int> SumK =>
+        field ??= _accelerator.LoadStreamKernel<Floats, Floats, int>(SumKernel);
+    private Action<KernelConfig, Floats, Floats, int> GeluK =>
+        field ??= _accelerator.LoadStreamKernel<Floats, Floats, int>(GeluKernel);
+    private Action<KernelConfig, Floats, Floats, Floats, int> GeluBackwardK =>
+        field ??= _accelerator.LoadStreamKernel<Floats, Floats, Floats, int>(GeluBackwardKernel);
+    private Action<KernelConfig, Floats, Floats, Floats, int, float, ulong> DropoutK =>
+        field ??= _accelerator.LoadStreamKernel<Floats, Floats, Floats, int, float, ulong>(DropoutKernel);
+
+    public void Binary(BinaryOp op, DeviceBuffer<float> a, DeviceBuffer<float> b, DeviceBuffer<float> y, int count, int period)
+    {
+        if (op is < BinaryOp.Add or > BinaryOp.Multiply) throw new ArgumentOutOfRangeException(nameof(op));
+        if (count > 0) BinaryK(Stride(count), V(a), V(b), V(y), count, period, (int)op);
+    }
+
+    public void Affine(DeviceBuffer<float> x, DeviceBuffer<float> y, int count, float scale, float shift)
+    {
+        if (count > 0) AffineK(Stride(count), V(x), V(y), count, scale, shift);
+    }
+
+    public void AxpyAccumulate(float alpha, DeviceBuffer<float> x, DeviceBuffer<float> y, int count)
+    {
+        if (count > 0) AxpyK(Stride(count), V(x), V(y), count, alpha);
+    }
+
+    public void SumToPeriod(DeviceBuffer<float> x, DeviceBuffer<float> y, int count, int period)
+    {
+        if (period == 1) Sum(x, y, count);
+        else if (period > 0) ColumnSumK(Columns(period), V(x), V(y), count / period, period, ColumnLanes);
+    }
+
+    public void Sum(DeviceBuffer<float> x, DeviceBuffer<float> y, int count)
+    {
+        // Per-group partial sums, then one group adds them up: deterministic, and nothing leaves the device.
+        int groups = StrideGroups(count);
+        if (groups == 1)
+        {
+            SumK(Groups(1, _groupSize), V(x), V(y), count);
+            return;
+        }
+        var partials = Allocate<float>(groups);
+        SumK(Groups(groups, _groupSize), V(x), V(partials), count);
+        SumK(Groups(1, _groupSize), V(partials), V(y), groups);
+        partials.Release();
+    }
+
+    public void Gelu(DeviceBuffer<float> x, DeviceBuffer<float> y, int count)
+    {
+        if (count > 0) GeluK(Stride(count), V(x), V(y), count);
+    }
+
+    public void GeluBackward(DeviceBuffer<float> x, DeviceBuffer<float> dy, DeviceBuffer<float> dx, int count)
+    {
+        if (count > 0) GeluBackwardK(Stride(count), V(x), V(dy), V(dx), count);
+    }
+
+    public void Dropout(DeviceBuffer<float> x, DeviceBuffer<float> y, DeviceBuffer<float> keep, int count, float p, ulong seed)
+    {
+        if (count > 0) DropoutK(Stride(count), V(x), V(y), V(keep), count, p, seed);
+    }
+
+    private static void FillKernel(Floats y, float value, int count)
+    {
+        for (int i = Grid.GlobalIndex.X; i < count; i += Grid.DimX * Group.DimX) y[i] = value;
+    }
+
+    private static void BinaryKernel(Floats a, Floats b, Floats y, int count, int period, int op)
+    {
+        for (int i = Grid.GlobalIndex.X; i < count; i += Grid.DimX * Group.DimX)
+        {
+            float av = a[i], bv = b[period == count ? i : i % period];
+            y[i] = op == (int)BinaryOp.Add ? av + bv : op == (int)BinaryOp.Subtract ? av - bv : av * bv;
+        }
+    }
+
+    private static void AffineKernel(Floats x, Floats y, int count, float scale, float shift)
+    {
+        for (int i = Grid.GlobalIndex.X; i < count; i += Grid.DimX * Group.DimX) y[i] = scale * x[i] + shift;
+    }
+
+    private static void AxpyKernel(Floats x, Floats y, int count, float alpha)
+    {
+        for (int i = Grid.GlobalIndex.X; i < count; i += Grid.DimX * Group.DimX) y[i] += alpha * x[i];
+    }
+
+    /// <summary>y[c] = sum over rows of x[r, c]. A group owns `lanes` adjacent columns (coalesced reads) and splits the
+    /// rows among its remaining threads.</summary>
+    private static void ColumnSumKernel(Floats x, Floats y, int rows, int cols, int lanes)
+    {
+        var scratch = SharedMemory.GetDynamic<float>();
+        int lane = Group.IdxX % lanes, col = Grid.IdxX * lanes + lane;
+        float sum = 0f;
+        if (col < cols)
+            for (int r = Group.IdxX / lanes; r < rows; r += Group.DimX / lanes) sum += x[(long)r * cols + col];
+        sum = ColumnTotal(scratch, sum, lanes);
+        if (Group.IdxX < lanes && col < cols) y[col] = sum;
+    }
+
+    private static void SumKernel(Floats x, Floats partials, int count)
+    {
+        var scratch = SharedMemory.GetDynamic<float>();
+        float sum = 0f;
+        for (int i = Grid.GlobalIndex.X; i < count; i += Grid.DimX * Group.DimX) sum += x[i];
+        sum = GroupSum(scratch, sum);
+        if (Group.IdxX == 0) partials[Grid.IdxX] = sum;
+    }
+
+    // GELU (tanh form) = x * sigmoid(2u), u = sqrt(2/pi) (x + 0.044715 x^3): the CPU backend's formulation.
+    private static float GeluSigmoid(float x) => 1f / (1f + XMath.Exp(-GeluTwoC * (x + GeluCubic * x * x * x)));
+
+    private static void GeluKernel(Floats x, Floats y, int count)
+    {
+        for (int i = Grid.GlobalIndex.X; i < count; i += Grid.DimX * Group.DimX)
+        {
+            float v = x[i];
+            y[i] = v * GeluSigmoid(v);
+        }
+    }
+
+    private static void GeluBackwardKernel(Floats x, Floats dy, Floats dx, int count)
+    {
+        for (int i = Grid.GlobalIndex.X; i < count; i += Grid.DimX * Group.DimX)
+        {
+            float v = x[i], s = GeluSigmoid(v);
+            float du = GeluTwoC * (1f + 3f * GeluCubic * v * v);
+            dx[i] = dy[i] * (s + v * s * (1f - s) * du);
+        }
+    }
+
+    // DropoutHash is plain ulong arithmetic, so the kernel calls the very function the CPU backend uses: same masks.
+    private static void DropoutKernel(Floats x, Floats y, Floats keep, int count, float p, ulong seed)
+    {
+        float scale = 1f / (1f - p);
+        for (int i = Grid.GlobalIndex.X; i < count; i += Grid.DimX * Group.DimX)
+        {
+            float k = DropoutHash.Uniform(seed, i) >= p ? scale : 0f;
+            keep[i] = k;
+            y[i] = x[i] * k;
+        }
+    }
+}
