@@ -1,24 +1,43 @@
 using HardFocus.Engine.Backends;
-using HardFocus.Engine;
 using HardFocus.Engine.Backends.Cpu;
+using HardFocus.Engine.Backends.Ilgpu;
 
 namespace HardFocus.Training.Cli;
 
 /// <summary>Maps a --device value to a backend.</summary>
 public static class Devices
 {
-    public static readonly string[] Names = ["auto", "cpu"];
+    public static readonly string[] Names = ["auto", "cpu", IlgpuDevices.Cuda, IlgpuDevices.OpenCL, IlgpuDevices.Cpu];
 
-    public static IBackend Resolve(string name) => name switch
+    /// <summary>auto: CUDA, then an OpenCL GPU ILGPU accepts, else the SIMD CPU backend. ilgpu-cpu is ILGPU's emulator,
+    /// for checking kernels, not for speed.</summary>
+    public static IBackend Resolve(string name)
     {
-        "auto" or "cpu" => CpuBackend.Shared,
-        _ => throw new UserError($"Unknown device '{name}': use {string.Join(", ", Names)}."),
-    };
+        switch (name)
+        {
+            case "cpu":
+                return CpuBackend.Shared;
+            case "auto":
+                return IlgpuBackend.CreateAuto() ?? (IBackend)CpuBackend.Shared;
+            case IlgpuDevices.Cuda or IlgpuDevices.OpenCL or IlgpuDevices.Cpu:
+                try { return IlgpuBackend.Create(name); }
+                catch (InvalidOperationException e) { throw new UserError($"--device {name}: {e.Message}."); }
+            default:
+                throw new UserError($"Unknown device '{name}': use {string.Join(", ", Names)}.");
+        }
+    }
 
     public static IEnumerable<(string Name, string Description, string UsedFor)> List()
     {
-        yield return ("cpu", $"SIMD CPU backend, {Environment.ProcessorCount} cores, " +
-            (System.Runtime.Intrinsics.Vector512.IsHardwareAccelerated ? "AVX-512" : System.Runtime.Intrinsics.Vector256.IsHardwareAccelerated ? "AVX2" : "scalar"),
-            "--device cpu, and --device auto when no GPU is present");
+        string auto = IlgpuDevices.AutoKind() ?? "cpu";
+        string simd = System.Runtime.Intrinsics.Vector512.IsHardwareAccelerated ? "AVX-512"
+            : System.Runtime.Intrinsics.Vector256.IsHardwareAccelerated ? "AVX2" : "scalar";
+        yield return ("cpu", $"SIMD CPU backend, {Environment.ProcessorCount} cores, {simd}", auto == "cpu" ? "--device cpu and --device auto" : "--device cpu");
+        foreach (var device in IlgpuDevices.List())
+        {
+            string usedFor = device.Kind == IlgpuDevices.Cpu ? "--device ilgpu-cpu (kernel tests; an emulator, slow)"
+                : device.Kind == auto && device.Index == 0 ? $"--device {device.Kind} and --device auto" : $"--device {device.Kind}";
+            yield return (device.Kind, device.ToString(), usedFor);
+        }
     }
 }
