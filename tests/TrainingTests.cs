@@ -115,7 +115,7 @@ public class TrainingTests
     {
         Model = "tiny", Tokenizer = "bytes", Corpus = corpus, Reweight = reweight, Lambda = 0.5, Frac = 0.5, Portion = 1,
         Patience = patience, PoolMode = poolMode, BatchSize = 4, SeqLen = 16, LearningRate = 3e-3f, Steps = 6, ValFraction = 0.1, Seed = 11,
-        Dropout = 0.1f,
+        Dropout = 0.1f, WarmupSteps = 2, Schedule = "cosine",
     };
 
     private static string CorpusFile(string dir)
@@ -192,7 +192,7 @@ public class TrainingTests
         {
             string path = Path.Combine(dir, "short.txt");
             File.WriteAllText(path, Text);
-            var options = TinyOptions(path, "erm") with { Steps = 100, LearningRate = 3e-3f, ValFraction = 0, Dropout = 0, BatchSize = 4, SeqLen = 32, WeightDecay = 0 };
+            var options = TinyOptions(path, "erm") with { Steps = 100, LearningRate = 3e-3f, WarmupSteps = 0, Schedule = "constant", ValFraction = 0, Dropout = 0, BatchSize = 4, SeqLen = 32, WeightDecay = 0 };
             using var session = new TrainingSession(options, new CpuBackend());
             float first = session.Trainer.Step().MeanLoss, last = first;
             while (session.Trainer.StepsDone < options.Steps) last = session.Trainer.Step().MeanLoss;

@@ -22,7 +22,7 @@ public sealed record TrainOptions
     public int SeqLen { get; init; } = 128;
     public float LearningRate { get; init; } = 1e-3f;
     public string Schedule { get; init; } = "constant";
-    public int WarmupSteps { get; init; }
+    public int WarmupSteps { get; init; } = 30;
     public string Optimizer { get; init; } = "adamw";
     public float WeightDecay { get; init; } = 0.01f;
     public float ClipNorm { get; init; }
