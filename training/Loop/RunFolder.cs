@@ -67,7 +67,8 @@ public sealed class RunFolder
     {
         var file = Safetensors.Read(safetensorsPath);
         CheckStep(safetensorsPath, file.Metadata, expectedStep);
-        model.LoadStateDict(file.Entries.ToDictionary(e => e.Name, e => (e.Shape, e.Data)));
+        var tensors = file.Entries.ToDictionary(e => e.Name, e => (e.Shape, e.Data));
+        model.LoadStateDict(HuggingFaceGpt2.IsHuggingFaceLayout(tensors.Keys) ? HuggingFaceGpt2.ToModel(tensors) : tensors);
     }
 
     public void LoadOptimizer(IOptimizer optimizer, int step)
