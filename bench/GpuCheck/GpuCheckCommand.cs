@@ -3,23 +3,25 @@ using HardFocus.Engine.Backends.Ilgpu;
 namespace HardFocus.Bench.GpuCheck;
 
 /// <summary>
-/// `HardFocus.Bench gpu-check`: kernel parity against the CPU backend on one ILGPU device.
+/// `HardFocus.Bench gpu-check`: kernel parity against the CPU backend, then training throughput, on one ILGPU device.
 /// Meant to be published self-contained and carried to a GPU machine that has no .NET SDK (bench/gpu-check.sh).
-/// Exit codes: 0 all good, 1 a kernel failed parity, 2 bad arguments or no such device.
+/// Exit codes: 0 all good, 1 a kernel failed parity, 2 bad arguments or no such device, 3 a preset failed to train.
 /// </summary>
 internal static class GpuCheckCommand
 {
     public const string Name = "gpu-check";
 
     private const string Usage =
-        "usage: HardFocus.Bench gpu-check [--device cuda|opencl|ilgpu-cpu] [--quick]\n" +
+        "usage: HardFocus.Bench gpu-check [--device cuda|opencl|ilgpu-cpu] [--quick] [--steps N]\n" +
         "  --device  ILGPU device to check (default cuda)\n" +
-        "  --quick   tiny kernel shapes (for the ilgpu-cpu emulator)";
+        "  --quick   tiny kernel shapes and the tiny model only (for the ilgpu-cpu emulator)\n" +
+        "  --steps   timed training steps per preset (default 10, 2 with --quick)";
 
     public static int Run(string[] args)
     {
         string device = IlgpuDevices.Cuda;
         bool quick = false;
+        int? steps = null;
         for (int i = 0; i < args.Length; i++)
         {
             string? value = i + 1 < args.Length ? args[i + 1] : null;
@@ -29,11 +31,15 @@ internal static class GpuCheckCommand
                     device = value;
                     i++;
                     break;
+                case "--steps" when int.TryParse(value, out int n) && n > 0:
+                    steps = n;
+                    i++;
+                    break;
                 case "--quick":
                     quick = true;
                     break;
                 default:
-                    string what = args[i] is "--device" ? $"{args[i]} '{value}'" : $"argument '{args[i]}'";
+                    string what = args[i] is "--device" or "--steps" ? $"{args[i]} '{value}'" : $"argument '{args[i]}'";
                     Console.Error.WriteLine($"gpu-check: unexpected {what}\n{Usage}");
                     return 2;
             }
@@ -50,7 +56,10 @@ internal static class GpuCheckCommand
         using (backend)
         {
             Console.WriteLine($"gpu-check on {backend.Name}{(quick ? " (quick)" : "")}");
-            return KernelParity.Run(backend, quick, Console.Out) ? 0 : 1;
+            bool parity = KernelParity.Run(backend, quick, Console.Out);
+            backend.TrimPool();
+            bool trained = TrainingThroughput.Run(backend, quick, steps ?? (quick ? 2 : 10), Console.Out);
+            return !parity ? 1 : !trained ? 3 : 0;
         }
     }
 }
