@@ -6,9 +6,11 @@ namespace HardFocus.Engine.Backends.Cpu;
 
 /// <summary>
 /// Vectorised exp and the row reductions built on it for softmax-shaped kernels. TensorPrimitives.Exp computes
-/// float exp through double and measured about 2x slower here; this float polynomial is within ~1e-7 relative of
-/// exp over the whole float range (denormal results, overflow to +inf, exp(-inf) = 0 and NaN propagation included).
-/// Written on <see cref="Vector{T}"/> so one code path serves AVX2, AVX-512 and Arm.
+/// float exp through double and measured about 2x slower here. This float polynomial is within ~1e-7 relative of
+/// exp wherever the result is a normal float; results under float's normal range (x below -87.33) are flushed to 0,
+/// which is immaterial next to the row's largest term of 1 (every argument here is shifted by a max or a
+/// logsumexp) and about 20% cheaper than scaling into denormals. exp(-inf) = 0, NaN stays NaN, x above 88.37
+/// gives +inf. Written on <see cref="Vector{T}"/> so one code path serves AVX2, AVX-512 and Arm.
 /// </summary>
 internal static class CpuExp
 {
@@ -27,40 +29,50 @@ internal static class CpuExp
         p = Vector.FusedMultiplyAdd(p, r, new Vector<float>(1.6666665459e-1f));
         p = Vector.FusedMultiplyAdd(p, r, new Vector<float>(5.0000001201e-1f));
         p = Vector.FusedMultiplyAdd(p, r * r, r) + Vector<float>.One;
-        // 2^n as two normal powers of two, 2^(n/2) * 2^(n - n/2), so results down in the denormal range
-        // (n >= -150) are still rounded correctly. NaN stays NaN through p; the selects give 0 for x < -104
-        // (exp(-inf) included, where r is NaN) and +inf past the largest finite result.
-        var ni = Vector.ConvertToInt32Native(n);
-        var half = Vector.ShiftRightArithmetic(ni, 1);
-        var bias = new Vector<int>(127);
-        var e = p * Vector.As<int, float>(Vector.ShiftLeft(half + bias, 23)) * Vector.As<int, float>(Vector.ShiftLeft(ni - half + bias, 23));
-        e = Vector.ConditionalSelect(Vector.LessThan(x, new Vector<float>(-104f)), Vector<float>.Zero, e);
-        return Vector.ConditionalSelect(Vector.GreaterThan(x, new Vector<float>(88.73f)), new Vector<float>(float.PositiveInfinity), e);
+        // 2^n built in the exponent field needs -126 <= n <= 127: below, the first select flushes to 0 (and gives
+        // exp(-inf) = 0, where r is NaN); above, the second gives +inf. NaN stays NaN through p.
+        var e = p * Vector.As<int, float>(Vector.ShiftLeft(Vector.ConvertToInt32Native(n) + new Vector<int>(127), 23));
+        e = Vector.ConditionalSelect(Vector.LessThan(x, new Vector<float>(-87.33f)), Vector<float>.Zero, e);
+        return Vector.ConditionalSelect(Vector.GreaterThan(x, new Vector<float>(88.37f)), new Vector<float>(float.PositiveInfinity), e);
     }
 
     /// <summary>y = factor * exp(x - shift) (y may be x); returns the sum of exp(x - shift).</summary>
     public static float ExpShifted(ReadOnlySpan<float> x, float shift, float factor, Span<float> y)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(y.Length, x.Length);
+        int n = x.Length, w = Vector<float>.Count;
+        if (n < w)
+        {
+            // Shorter than a vector: the same formula one lane at a time.
+            float total = 0f;
+            for (int j = 0; j < n; j++)
+            {
+                float e = Exp(new Vector<float>(x[j] - shift))[0];
+                total += e;
+                y[j] = e * factor;
+            }
+            return total;
+        }
         ref float px = ref MemoryMarshal.GetReference(x), py = ref MemoryMarshal.GetReference(y);
         var vs = new Vector<float>(shift);
         var vf = new Vector<float>(factor);
+        // The last vector is read before the loop can overwrite it (y may be x), and finishes the row overlapping
+        // the loop's final vector: the overlapped lanes are written again with identical values and not summed twice.
+        var last = Vector.LoadUnsafe(ref px, (nuint)(n - w));
         var sum = Vector<float>.Zero;
         int i = 0;
-        for (; i <= x.Length - Vector<float>.Count; i += Vector<float>.Count)
+        for (; i <= n - w; i += w)
         {
             var e = Exp(Vector.LoadUnsafe(ref px, (nuint)i) - vs);
             sum += e;
             (e * vf).StoreUnsafe(ref py, (nuint)i);
         }
-        if (i < x.Length)
+        if (i < n)
         {
-            // The tail goes through the same vector exp, padded with -inf (exp = 0), so every element sees one formula.
-            var e = Exp(Tail(x[i..]) - vs);
-            sum += e;
-            Span<float> tail = stackalloc float[Vector<float>.Count];
-            (e * vf).CopyTo(tail);
-            tail[..(x.Length - i)].CopyTo(y[i..]);
+            var e = Exp(last - vs);
+            var fresh = Vector.GreaterThanOrEqual(Vector<int>.Indices, new Vector<int>(i - (n - w)));
+            sum += Vector.ConditionalSelect(fresh.As<int, float>(), e, Vector<float>.Zero);
+            (e * vf).StoreUnsafe(ref py, (nuint)(n - w));
         }
         return Vector.Sum(sum);
     }
