@@ -4,45 +4,54 @@ using System.Numerics.Tensors;
 namespace HardFocus.Engine.Backends.Cpu;
 
 /// <summary>
-/// Causal attention per head as GEMMs on square blocks of query rows x keys, so the dot products run in the packed
-/// GEMM kernel rather than one row at a time. Blocks above the diagonal are skipped; the diagonal block is computed
-/// whole and its masked part zeroed. Each (batch, head) problem is independent, so heads are the unit of parallel
-/// work: every GEMM call is kept small enough that CpuGemm runs it on the calling worker (under its 2^20
-/// multiply-add threshold), and one head's arithmetic never depends on how heads were shared out, so results are
-/// bitwise reproducible.
+/// Causal attention per head as GEMMs on blocks of query rows x keys, so the dot products run in the packed GEMM
+/// kernel rather than one row at a time. Blocks above the diagonal are skipped, and a query block's last key block
+/// ends at its last row, so the only masked work is the triangle of one query block's square. Each (batch, head)
+/// problem is independent, so heads are the unit of parallel work: every GEMM call is kept small enough that
+/// CpuGemm runs it on the calling worker (under its 2^20 multiply-add threshold), and a head's arithmetic never
+/// depends on how heads were shared out, so results are bitwise reproducible.
 /// </summary>
 public sealed unsafe partial class CpuBackend
 {
-    // Block edge: large enough to amortise packing and the per-call overhead, small enough that the wasted half of
-    // each diagonal block stays a modest share at short sequences.
-    private const int AttentionBlock = 64;
+    // Query rows per block: few enough that the masked triangle of each diagonal block stays a small share of the
+    // work at short sequences, enough to amortise the GEMM's packing of the key block. Keys per block: a multiple of
+    // the query block (so key blocks start on query block boundaries) for fewer, larger GEMM calls. Both are
+    // multiples of the GEMM kernels' row panels (6 or 12) and the key block of their column panels (16 or 32):
+    // partial panels take a much slower path.
+    private const int QueryBlock = 48, KeyBlock = 96;
 
-    /// <summary>The block edge for a head size, keeping block x block x headDim below CpuGemm's serial threshold.</summary>
-    private static int AttentionBlockFor(int headDim) =>
-        Math.Clamp((int)Math.Sqrt(((1 << 20) - 1) / Math.Max(1, headDim)), 1, AttentionBlock);
+    /// <summary>Block sizes for a head size: as large as the defaults allow with query x key x headDim multiply-adds
+    /// per GEMM call below CpuGemm's serial threshold.</summary>
+    private static (int Query, int Key) AttentionBlocks(int headDim)
+    {
+        int limit = ((1 << 20) - 1) / Math.Max(1, headDim);
+        int query = Math.Clamp((int)Math.Sqrt(limit), 1, QueryBlock);
+        return (query, query * Math.Clamp(limit / (query * query), 1, KeyBlock / QueryBlock));
+    }
 
     public void CausalAttention(DeviceBuffer<float> q, DeviceBuffer<float> k, DeviceBuffer<float> v, DeviceBuffer<float> output,
         DeviceBuffer<float> logSumExp, int heads, int seq, int headDim, float scale)
     {
         float* pq = P(q), pk = P(k), pv = P(v), po = P(output), plse = P(logSumExp);
-        int d = headDim, block = AttentionBlockFor(headDim);
+        int d = headDim;
+        var (qBlock, kBlock) = AttentionBlocks(headDim);
         CpuParallel.For(heads, 1, (s, e) =>
         {
             // A query block's full score rows (seq wide) and its rows' 1/sum.
-            float[] scratch = ArrayPool<float>.Shared.Rent(block * seq + block);
+            float[] scratch = ArrayPool<float>.Shared.Rent(qBlock * seq + qBlock);
             fixed (float* scores = scratch)
             {
-                float* inv = scores + block * seq;
+                float* inv = scores + qBlock * seq;
                 for (int h = s; h < e; h++)
                 {
                     long head = (long)h * seq * d;
                     float* qh = pq + head, kh = pk + head, vh = pv + head, oh = po + head, lse = plse + (long)h * seq;
-                    for (int i0 = 0; i0 < seq; i0 += block)
+                    for (int i0 = 0; i0 < seq; i0 += qBlock)
                     {
-                        int rows = Math.Min(block, seq - i0), i1 = i0 + rows;
+                        int rows = Math.Min(qBlock, seq - i0), i1 = i0 + rows;
                         // S = scale Q_blk K[0, i1)ᵀ, one key block per call.
-                        for (int j0 = 0; j0 < i1; j0 += block)
-                            CpuGemm.Gemm(false, true, rows, Math.Min(block, i1 - j0), d, scale, qh + (long)i0 * d, d, kh + (long)j0 * d, d, 0f, scores + j0, seq);
+                        for (int j0 = 0; j0 < i1; j0 += kBlock)
+                            CpuGemm.Gemm(false, true, rows, Math.Min(kBlock, i1 - j0), d, scale, qh + (long)i0 * d, d, kh + (long)j0 * d, d, 0f, scores + j0, seq);
                         for (int r = 0; r < rows; r++)
                         {
                             int visible = i0 + r + 1;
@@ -54,8 +63,8 @@ public sealed unsafe partial class CpuBackend
                             inv[r] = 1f / sum;
                         }
                         // O_blk = P V[0, i1) with unnormalised P, then each row scaled by 1/sum (D wide rather than i1).
-                        for (int j0 = 0; j0 < i1; j0 += block)
-                            CpuGemm.Gemm(false, false, rows, d, Math.Min(block, i1 - j0), 1f, scores + j0, seq, vh + (long)j0 * d, d, j0 == 0 ? 0f : 1f, oh + (long)i0 * d, d);
+                        for (int j0 = 0; j0 < i1; j0 += kBlock)
+                            CpuGemm.Gemm(false, false, rows, d, Math.Min(kBlock, i1 - j0), 1f, scores + j0, seq, vh + (long)j0 * d, d, j0 == 0 ? 0f : 1f, oh + (long)i0 * d, d);
                         for (int r = 0; r < rows; r++)
                         {
                             var orow = new Span<float>(oh + (long)(i0 + r) * d, d);
@@ -74,55 +83,59 @@ public sealed unsafe partial class CpuBackend
     {
         float* pq = P(q), pk = P(k), pv = P(v), po = P(output), plse = P(logSumExp), pdo = P(dOutput);
         float* pdq = P(dq), pdk = P(dk), pdv = P(dv);
-        int d = headDim, block = AttentionBlockFor(headDim);
+        int d = headDim;
+        var (qBlock, kBlock) = AttentionBlocks(headDim);
         CpuParallel.For(heads, 1, (s, e) =>
         {
             // A block of probabilities P, one of dP turned into dS in place, and the head's D_i.
-            float[] scratch = ArrayPool<float>.Shared.Rent(2 * block * block + seq);
+            float[] scratch = ArrayPool<float>.Shared.Rent(2 * qBlock * kBlock + seq);
             fixed (float* probs = scratch)
             {
-                float* ds = probs + block * block, rowDot = ds + block * block;
+                float* ds = probs + qBlock * kBlock, rowDot = ds + qBlock * kBlock;
                 for (int h = s; h < e; h++)
                 {
                     long head = (long)h * seq * d;
                     float* qh = pq + head, kh = pk + head, vh = pv + head, oh = po + head, doh = pdo + head;
                     float* dqh = pdq + head, dkh = pdk + head, dvh = pdv + head, lse = plse + (long)h * seq;
+                    // Every block pair adds into dQ, dK and dV, so they start from zero (not from what they held).
+                    new Span<float>(dqh, seq * d).Clear();
+                    new Span<float>(dkh, seq * d).Clear();
+                    new Span<float>(dvh, seq * d).Clear();
                     // D_i = <dO_i, O_i> equals sum_j p_ij <dO_i, v_j>, the softmax Jacobian's subtracted term.
                     for (int i = 0; i < seq; i++)
                         rowDot[i] = TensorPrimitives.Dot(new ReadOnlySpan<float>(doh + (long)i * d, d), new ReadOnlySpan<float>(oh + (long)i * d, d));
-                    // Key block outer, so its dK and dV tiles stay in cache while every query block at or below the
-                    // diagonal adds to them; the first (diagonal) block overwrites them, and key block 0 overwrites dQ.
-                    for (int j0 = 0; j0 < seq; j0 += block)
+                    // Key block outer, so its dK and dV rows stay in cache while every query block at or below the
+                    // diagonal adds to them.
+                    for (int j0 = 0; j0 < seq; j0 += kBlock)
                     {
-                        int cols = Math.Min(block, seq - j0);
                         float* kb = kh + (long)j0 * d, vb = vh + (long)j0 * d, dkb = dkh + (long)j0 * d, dvb = dvh + (long)j0 * d;
-                        for (int i0 = j0; i0 < seq; i0 += block)
+                        for (int i0 = j0; i0 < seq; i0 += qBlock)
                         {
-                            int rows = Math.Min(block, seq - i0);
+                            // Keys past the query block's last row are masked for all of its rows.
+                            int rows = Math.Min(qBlock, seq - i0), cols = Math.Min(Math.Min(kBlock, seq - j0), i0 + rows - j0);
                             float* qb = qh + (long)i0 * d, dob = doh + (long)i0 * d, dqb = dqh + (long)i0 * d;
-                            float kvBeta = i0 == j0 ? 0f : 1f, qBeta = j0 == 0 ? 0f : 1f;
                             // P = exp(scale Q Kᵀ - lse), recomputed from the saved logsumexp; masked entries are 0.
-                            CpuGemm.Gemm(false, true, rows, cols, d, scale, qb, d, kb, d, 0f, probs, block);
+                            CpuGemm.Gemm(false, true, rows, cols, d, scale, qb, d, kb, d, 0f, probs, kBlock);
                             for (int r = 0; r < rows; r++)
                             {
                                 int visible = Math.Min(cols, i0 + r + 1 - j0);
-                                var row = new Span<float>(probs + r * block, cols);
+                                var row = new Span<float>(probs + r * kBlock, cols);
                                 CpuExp.ExpShifted(row[..visible], lse[i0 + r], 1f, row);
                                 row[visible..].Clear();
                             }
                             // dV += Pᵀ dO
-                            CpuGemm.Gemm(true, false, cols, d, rows, 1f, probs, block, dob, d, kvBeta, dvb, d);
+                            CpuGemm.Gemm(true, false, cols, d, rows, 1f, probs, kBlock, dob, d, 1f, dvb, d);
                             // dS = P ∘ (dO Vᵀ - D)
-                            CpuGemm.Gemm(false, true, rows, cols, d, 1f, dob, d, vb, d, 0f, ds, block);
+                            CpuGemm.Gemm(false, true, rows, cols, d, 1f, dob, d, vb, d, 0f, ds, kBlock);
                             for (int r = 0; r < rows; r++)
                             {
-                                var dsRow = new Span<float>(ds + r * block, cols);
+                                var dsRow = new Span<float>(ds + r * kBlock, cols);
                                 TensorPrimitives.Subtract(dsRow, rowDot[i0 + r], dsRow);
-                                TensorPrimitives.Multiply(dsRow, new ReadOnlySpan<float>(probs + r * block, cols), dsRow);
+                                TensorPrimitives.Multiply(dsRow, new ReadOnlySpan<float>(probs + r * kBlock, cols), dsRow);
                             }
                             // dQ += scale dS K, dK += scale dSᵀ Q
-                            CpuGemm.Gemm(false, false, rows, d, cols, scale, ds, block, kb, d, qBeta, dqb, d);
-                            CpuGemm.Gemm(true, false, cols, d, rows, scale, ds, block, qb, d, kvBeta, dkb, d);
+                            CpuGemm.Gemm(false, false, rows, d, cols, scale, ds, kBlock, kb, d, 1f, dqb, d);
+                            CpuGemm.Gemm(true, false, cols, d, rows, scale, ds, kBlock, qb, d, 1f, dkb, d);
                         }
                     }
                 }
