@@ -3,35 +3,74 @@ using System.Numerics.Tensors;
 
 namespace HardFocus.Engine.Backends.Cpu;
 
+/// <summary>
+/// Causal attention per head as GEMMs on blocks of query rows x keys, so the dot products run in the packed GEMM
+/// kernel rather than one row at a time. Blocks above the diagonal are skipped, and a query block's last key block
+/// ends at its last row, so the only masked work is the triangle of one query block's square. Each (batch, head)
+/// problem is independent, so heads are the unit of parallel work: every GEMM call is kept small enough that
+/// CpuGemm runs it on the calling worker (under its 2^20 multiply-add threshold), and a head's arithmetic never
+/// depends on how heads were shared out, so results are bitwise reproducible.
+/// </summary>
 public sealed unsafe partial class CpuBackend
 {
-    // Each (batch, head) problem is independent, so heads are the unit of parallel work and need no locks.
+    // Query rows per block: few enough that the masked triangle of each diagonal block stays a small share of the
+    // work at short sequences, enough to amortise the GEMM's packing of the key block. Keys per block: a multiple of
+    // the query block (so key blocks start on query block boundaries) for fewer, larger GEMM calls. Both are
+    // multiples of the GEMM kernels' row panels (6 or 12) and the key block of their column panels (16 or 32):
+    // partial panels take a much slower path.
+    private const int QueryBlock = 48, KeyBlock = 96;
+
+    /// <summary>Block sizes for a head size: as large as the defaults allow with query x key x headDim multiply-adds
+    /// per GEMM call below CpuGemm's serial threshold.</summary>
+    private static (int Query, int Key) AttentionBlocks(int headDim)
+    {
+        int limit = ((1 << 20) - 1) / Math.Max(1, headDim);
+        int query = Math.Clamp((int)Math.Sqrt(limit), 1, QueryBlock);
+        return (query, query * Math.Clamp(limit / (query * query), 1, KeyBlock / QueryBlock));
+    }
+
     public void CausalAttention(DeviceBuffer<float> q, DeviceBuffer<float> k, DeviceBuffer<float> v, DeviceBuffer<float> output,
         DeviceBuffer<float> logSumExp, int heads, int seq, int headDim, float scale)
     {
         float* pq = P(q), pk = P(k), pv = P(v), po = P(output), plse = P(logSumExp);
+        int d = headDim;
+        var (qBlock, kBlock) = AttentionBlocks(headDim);
         CpuParallel.For(heads, 1, (s, e) =>
         {
-            float[] scratch = ArrayPool<float>.Shared.Rent(seq);
-            for (int h = s; h < e; h++)
+            // A query block's full score rows (seq wide) and its rows' 1/sum.
+            float[] scratch = ArrayPool<float>.Shared.Rent(qBlock * seq + qBlock);
+            fixed (float* scores = scratch)
             {
-                long head = (long)h * seq * headDim;
-                for (int i = 0; i < seq; i++)
+                float* inv = scores + qBlock * seq;
+                for (int h = s; h < e; h++)
                 {
-                    var scores = scratch.AsSpan(0, i + 1);
-                    var qi = new ReadOnlySpan<float>(pq + head + (long)i * headDim, headDim);
-                    for (int j = 0; j <= i; j++)
-                        scores[j] = scale * TensorPrimitives.Dot(qi, new ReadOnlySpan<float>(pk + head + (long)j * headDim, headDim));
-                    float max = TensorPrimitives.Max(scores);
-                    TensorPrimitives.Subtract(scores, max, scores);
-                    TensorPrimitives.Exp(scores, scores);
-                    float total = TensorPrimitives.Sum(scores);
-                    plse[(long)h * seq + i] = max + MathF.Log(total);
-                    var oi = new Span<float>(po + head + (long)i * headDim, headDim);
-                    oi.Clear();
-                    float norm = 1f / total;
-                    for (int j = 0; j <= i; j++)
-                        TensorPrimitives.MultiplyAdd(new ReadOnlySpan<float>(pv + head + (long)j * headDim, headDim), scores[j] * norm, oi, oi);
+                    long head = (long)h * seq * d;
+                    float* qh = pq + head, kh = pk + head, vh = pv + head, oh = po + head, lse = plse + (long)h * seq;
+                    for (int i0 = 0; i0 < seq; i0 += qBlock)
+                    {
+                        int rows = Math.Min(qBlock, seq - i0), i1 = i0 + rows;
+                        // S = scale Q_blk K[0, i1)ᵀ, one key block per call.
+                        for (int j0 = 0; j0 < i1; j0 += kBlock)
+                            CpuGemm.Gemm(false, true, rows, Math.Min(kBlock, i1 - j0), d, scale, qh + (long)i0 * d, d, kh + (long)j0 * d, d, 0f, scores + j0, seq);
+                        for (int r = 0; r < rows; r++)
+                        {
+                            int visible = i0 + r + 1;
+                            var row = new Span<float>(scores + (long)r * seq, i1);
+                            float max = TensorPrimitives.Max(row[..visible]);
+                            float sum = CpuExp.ExpShifted(row[..visible], max, 1f, row);
+                            row[visible..].Clear();
+                            lse[i0 + r] = max + MathF.Log(sum);
+                            inv[r] = 1f / sum;
+                        }
+                        // O_blk = P V[0, i1) with unnormalised P, then each row scaled by 1/sum (D wide rather than i1).
+                        for (int j0 = 0; j0 < i1; j0 += kBlock)
+                            CpuGemm.Gemm(false, false, rows, d, Math.Min(kBlock, i1 - j0), 1f, scores + j0, seq, vh + (long)j0 * d, d, j0 == 0 ? 0f : 1f, oh + (long)i0 * d, d);
+                        for (int r = 0; r < rows; r++)
+                        {
+                            var orow = new Span<float>(oh + (long)(i0 + r) * d, d);
+                            TensorPrimitives.Multiply(orow, inv[r], orow);
+                        }
+                    }
                 }
             }
             ArrayPool<float>.Shared.Return(scratch);
@@ -44,37 +83,60 @@ public sealed unsafe partial class CpuBackend
     {
         float* pq = P(q), pk = P(k), pv = P(v), po = P(output), plse = P(logSumExp), pdo = P(dOutput);
         float* pdq = P(dq), pdk = P(dk), pdv = P(dv);
+        int d = headDim;
+        var (qBlock, kBlock) = AttentionBlocks(headDim);
         CpuParallel.For(heads, 1, (s, e) =>
         {
-            float[] scratch = ArrayPool<float>.Shared.Rent(seq);
-            for (int h = s; h < e; h++)
+            // A block of probabilities P, one of dP turned into dS in place, and the head's D_i.
+            float[] scratch = ArrayPool<float>.Shared.Rent(2 * qBlock * kBlock + seq);
+            fixed (float* probs = scratch)
             {
-                long head = (long)h * seq * headDim;
-                new Span<float>(pdk + head, seq * headDim).Clear();
-                new Span<float>(pdv + head, seq * headDim).Clear();
-                for (int i = 0; i < seq; i++)
+                float* ds = probs + qBlock * kBlock, rowDot = ds + qBlock * kBlock;
+                for (int h = s; h < e; h++)
                 {
-                    var dS = scratch.AsSpan(0, i + 1);
-                    long rowI = head + (long)i * headDim;
-                    var qi = new ReadOnlySpan<float>(pq + rowI, headDim);
-                    var doi = new ReadOnlySpan<float>(pdo + rowI, headDim);
-                    var dqi = new Span<float>(pdq + rowI, headDim);
-                    float lse = plse[(long)h * seq + i];
+                    long head = (long)h * seq * d;
+                    float* qh = pq + head, kh = pk + head, vh = pv + head, oh = po + head, doh = pdo + head;
+                    float* dqh = pdq + head, dkh = pdk + head, dvh = pdv + head, lse = plse + (long)h * seq;
+                    // Every block pair adds into dQ, dK and dV, so they start from zero (not from what they held).
+                    new Span<float>(dqh, seq * d).Clear();
+                    new Span<float>(dkh, seq * d).Clear();
+                    new Span<float>(dvh, seq * d).Clear();
                     // D_i = <dO_i, O_i> equals sum_j p_ij <dO_i, v_j>, the softmax Jacobian's subtracted term.
-                    float di = TensorPrimitives.Dot(doi, new ReadOnlySpan<float>(po + rowI, headDim));
-                    dqi.Clear();
-                    for (int j = 0; j <= i; j++)
+                    for (int i = 0; i < seq; i++)
+                        rowDot[i] = TensorPrimitives.Dot(new ReadOnlySpan<float>(doh + (long)i * d, d), new ReadOnlySpan<float>(oh + (long)i * d, d));
+                    // Key block outer, so its dK and dV rows stay in cache while every query block at or below the
+                    // diagonal adds to them.
+                    for (int j0 = 0; j0 < seq; j0 += kBlock)
                     {
-                        long rowJ = head + (long)j * headDim;
-                        var kj = new ReadOnlySpan<float>(pk + rowJ, headDim);
-                        var vj = new ReadOnlySpan<float>(pv + rowJ, headDim);
-                        float p = MathF.Exp(scale * TensorPrimitives.Dot(qi, kj) - lse);
-                        var dvj = new Span<float>(pdv + rowJ, headDim);
-                        TensorPrimitives.MultiplyAdd(doi, p, dvj, dvj);
-                        float ds = p * (TensorPrimitives.Dot(doi, vj) - di) * scale;
-                        TensorPrimitives.MultiplyAdd(kj, ds, dqi, dqi);
-                        var dkj = new Span<float>(pdk + rowJ, headDim);
-                        TensorPrimitives.MultiplyAdd(qi, ds, dkj, dkj);
+                        float* kb = kh + (long)j0 * d, vb = vh + (long)j0 * d, dkb = dkh + (long)j0 * d, dvb = dvh + (long)j0 * d;
+                        for (int i0 = j0; i0 < seq; i0 += qBlock)
+                        {
+                            // Keys past the query block's last row are masked for all of its rows.
+                            int rows = Math.Min(qBlock, seq - i0), cols = Math.Min(Math.Min(kBlock, seq - j0), i0 + rows - j0);
+                            float* qb = qh + (long)i0 * d, dob = doh + (long)i0 * d, dqb = dqh + (long)i0 * d;
+                            // P = exp(scale Q Kᵀ - lse), recomputed from the saved logsumexp; masked entries are 0.
+                            CpuGemm.Gemm(false, true, rows, cols, d, scale, qb, d, kb, d, 0f, probs, kBlock);
+                            for (int r = 0; r < rows; r++)
+                            {
+                                int visible = Math.Min(cols, i0 + r + 1 - j0);
+                                var row = new Span<float>(probs + r * kBlock, cols);
+                                CpuExp.ExpShifted(row[..visible], lse[i0 + r], 1f, row);
+                                row[visible..].Clear();
+                            }
+                            // dV += Pᵀ dO
+                            CpuGemm.Gemm(true, false, cols, d, rows, 1f, probs, kBlock, dob, d, 1f, dvb, d);
+                            // dS = P ∘ (dO Vᵀ - D)
+                            CpuGemm.Gemm(false, true, rows, cols, d, 1f, dob, d, vb, d, 0f, ds, kBlock);
+                            for (int r = 0; r < rows; r++)
+                            {
+                                var dsRow = new Span<float>(ds + r * kBlock, cols);
+                                TensorPrimitives.Subtract(dsRow, rowDot[i0 + r], dsRow);
+                                TensorPrimitives.Multiply(dsRow, new ReadOnlySpan<float>(probs + r * kBlock, cols), dsRow);
+                            }
+                            // dQ += scale dS K, dK += scale dSᵀ Q
+                            CpuGemm.Gemm(false, false, rows, d, cols, scale, ds, kBlock, kb, d, 1f, dqb, d);
+                            CpuGemm.Gemm(true, false, cols, d, rows, scale, ds, kBlock, qb, d, 1f, dkb, d);
+                        }
                     }
                 }
             }

@@ -122,22 +122,17 @@ public sealed unsafe partial class CpuBackend
         float* pl = P(logits), ploss = P(losses), plse = P(logSumExp);
         int* pt = P(targets);
         float* pmask = mask == null ? null : P(mask);
+        // One streaming read per row: the online logsumexp needs no max pass and no scratch row.
         CpuParallel.For(rows, RowGrain(vocab), (s, e) =>
         {
-            float[] scratch = ArrayPool<float>.Shared.Rent(vocab);
-            var shifted = scratch.AsSpan(0, vocab);
             for (int r = s; r < e; r++)
             {
                 var row = new ReadOnlySpan<float>(pl + (long)r * vocab, vocab);
-                float max = TensorPrimitives.Max(row);
-                TensorPrimitives.Subtract(row, max, shifted);
-                TensorPrimitives.Exp(shifted, shifted);
-                float lse = max + MathF.Log(TensorPrimitives.Sum(shifted));
+                float lse = CpuExp.LogSumExp(row);
                 plse[r] = lse;
                 bool active = pmask == null || pmask[r] != 0f;
                 ploss[r] = active ? lse - row[CheckedTarget(pt[r], vocab, r)] : 0f;
             }
-            ArrayPool<float>.Shared.Return(scratch);
         });
     }
 
@@ -158,9 +153,7 @@ public sealed unsafe partial class CpuBackend
                     continue;
                 }
                 float g = pdl[r];
-                TensorPrimitives.Subtract(new ReadOnlySpan<float>(pl + (long)r * vocab, vocab), plse[r], dst);
-                TensorPrimitives.Exp(dst, dst);
-                TensorPrimitives.Multiply(dst, g, dst);
+                CpuExp.ExpShifted(new ReadOnlySpan<float>(pl + (long)r * vocab, vocab), plse[r], g, dst);
                 dst[CheckedTarget(pt[r], vocab, r)] -= g;
             }
         });
