@@ -355,6 +355,7 @@ public static unsafe class CpuGemm
     /// Computes the MR x NR tile sum_p a[p*MR + r] * b[p*NR + q] over kc packed steps and stores
     /// alpha * tile + beta * C (C is not read when beta == 0).
     /// </summary>
+    // Kernels are NoInlining so that their register allocation never competes with the caller's loop variables.
     private interface IKernel
     {
         static abstract int MR { get; }
@@ -362,7 +363,7 @@ public static unsafe class CpuGemm
         static abstract void Run(int kc, float* a, float* b, float* c, int ldc, float alpha, float beta);
     }
 
-    // 12 x 32: 24 zmm accumulators + 2 B vectors; the A broadcasts fold into the FMAs' memory operand ({1to16}).
+    // 12 x 32: 24 zmm accumulators + 2 B vectors + 1 broadcast = 27 of the 32 AVX-512 registers.
     private struct K512 : IKernel
     {
         public static int MR => 12;
