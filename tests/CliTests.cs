@@ -36,6 +36,16 @@ public class CliTests
     }
 
     [Fact]
+    public void AbsentDevice_GivesOneLineAndExitCode2()
+    {
+        // Only meaningful where no CUDA device is present, as on CI; on a GPU machine the request would succeed.
+        if (HardFocus.Engine.Backends.Ilgpu.IlgpuDevices.List().Any(d => d.Kind == "cuda")) return;
+        var (code, _, err) = Run("train", "--device", "cuda", "--model", "tiny", "--steps", "1");
+        Assert.Equal(2, code);
+        Assert.Equal("error: --device cuda: no CUDA device found.", err.Trim());
+    }
+
+    [Fact]
     public void Help_ExplainsEveryTrainOption()
     {
         var (code, output, _) = Run("train", "--help");

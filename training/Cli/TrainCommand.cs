@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Globalization;
+using HardFocus.Models.Gpt;
 using HardFocus.Training.Data;
 using Spectre.Console;
 
@@ -27,7 +28,7 @@ public static class TrainCommand
         var poolMode = Opt("--pool-mode", "graphs: keep the pool's graphs (more memory, one forward); rescore: score without gradients, then rerun each micro-batch (one graph, two forwards).", Defaults.PoolMode);
         var steps = new Option<int?>("--steps") { Description = $"Optimizer steps in total (default {Defaults.Steps}; with --resume, the new total)." };
         var batch = Opt("--batch-size", "Sequences per micro-batch.", Defaults.BatchSize);
-        var seqLen = Opt("--seq-len", "Tokens per sequence (at most the model's context).", Defaults.SeqLen);
+        var seqLen = new Option<int?>("--seq-len") { Description = $"Tokens per sequence (default: the model's context, at most {Defaults.SeqLen})." };
         var lr = Opt("--lr", "Peak learning rate.", Defaults.LearningRate);
         var schedule = Opt("--schedule", "constant (the paper's setting) or cosine (decays to 10% after --warmup).", Defaults.Schedule);
         var warmup = Opt("--warmup", "Linear warmup steps.", Defaults.WarmupSteps);
@@ -59,7 +60,7 @@ public static class TrainCommand
                 Tokenizer = parse.GetValue(tokenizer)!, Reweight = parse.GetValue(reweight)!, Lambda = parse.GetValue(lambda),
                 Frac = parse.GetValue(frac), Portion = parse.GetValue(portion), Patience = parse.GetValue(patience),
                 PoolMode = parse.GetValue(poolMode)!, Steps = parse.GetValue(steps) ?? Defaults.Steps, BatchSize = parse.GetValue(batch),
-                SeqLen = parse.GetValue(seqLen), LearningRate = parse.GetValue(lr), Schedule = parse.GetValue(schedule)!,
+                SeqLen = parse.GetValue(seqLen) ?? DefaultSequenceLength(parse.GetValue(model)!), LearningRate = parse.GetValue(lr), Schedule = parse.GetValue(schedule)!,
                 WarmupSteps = parse.GetValue(warmup), Optimizer = parse.GetValue(optimizer)!, WeightDecay = parse.GetValue(weightDecay),
                 ClipNorm = parse.GetValue(clip), Dropout = parse.GetValue(dropout), Seed = parse.GetValue(seed),
                 EvalEvery = parse.GetValue(evalEvery), SaveEvery = parse.GetValue(saveEvery), EvalBatches = parse.GetValue(evalBatches),
@@ -70,6 +71,10 @@ public static class TrainCommand
         });
         return command;
     }
+
+    /// <summary>The model's context, capped at the default, so `--model tiny` works without also giving --seq-len.</summary>
+    private static int DefaultSequenceLength(string model) =>
+        Math.Min(Defaults.SeqLen, GptConfig.Resolve(model, vocab: 1).ContextLength);
 
     private static PaddingSide ParsePadding(string value) => value switch
     {

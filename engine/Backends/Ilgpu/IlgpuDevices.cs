@@ -9,7 +9,8 @@ namespace HardFocus.Engine.Backends.Ilgpu;
 /// <summary>One device ILGPU can run kernels on. <see cref="Kind"/> is what <see cref="IlgpuBackend.Create"/> takes.</summary>
 public sealed record IlgpuDeviceInfo(string Kind, int Index, string Name, long MemoryBytes, bool IsGpu)
 {
-    public override string ToString() => $"{Kind}:{Index} {Name} ({MemoryBytes / (1024.0 * 1024 * 1024):0.#} GiB){(IsGpu ? "" : ", not a GPU")}";
+    // The emulator reports long.MaxValue bytes; only a GPU's memory means anything.
+    public override string ToString() => IsGpu ? $"{Kind}:{Index} {Name} ({MemoryBytes / (1024.0 * 1024 * 1024):0.#} GiB)" : $"{Kind}:{Index} {Name}, not a GPU";
 }
 
 /// <summary>What ILGPU finds on this machine, and which device "auto" picks.</summary>
@@ -25,7 +26,8 @@ public static class IlgpuDevices
         var list = new List<IlgpuDeviceInfo>();
         Add(list, Cuda, Devices(context.GetCudaDevices()), _ => true);
         Add(list, OpenCL, Devices(context.GetCLDevices()), IsGpu);
-        Add(list, Cpu, Devices(context.GetCPUDevices()), _ => false);
+        // ILGPU offers several emulated CPU devices; the backend only ever uses the first.
+        Add(list, Cpu, Devices(context.GetCPUDevices()).Take(1).ToList(), _ => false);
         return list;
     }
 
