@@ -14,12 +14,13 @@ namespace HardFocus.Engine.Backends.Cpu;
 public static unsafe class CpuGemm
 {
     // Deepest K-slice. Long enough to amortise loading/storing each C micro-tile once per slice, short enough that
-    // the A micro-panel (at most 12 x 320 floats = 15 KiB) stays in Zen 4's 32 KiB L1d while B streams past it.
+    // the A micro-panel (at most 12 x 320 floats = 15 KiB) stays in a 32 KiB L1d while B streams past it.
     // K is cut into equal slices no deeper than this, so there is no thin leftover slice.
     internal const int KC = 320;
 
-    // Widest packed B block: KC x NC floats = 800 KiB of Zen 4's 1 MiB per-core L2, from where the kernel re-reads
-    // it for every A micro-panel. Measured a few percent ahead of 256 x 512 at 1024^3 and the GPT shape.
+    // Widest packed B block: KC x NC floats = 800 KiB, meant to sit in a 1 MiB per-core L2 (Zen 4), from where the
+    // kernel re-reads it for every A micro-panel. On the 512 KiB-L2 machine the benchmarks ran on it spills to L3,
+    // yet still measured a few percent ahead of 256 x 512 at 1024^3 and the GPT shape.
     // A multiple of every kernel's NR.
     internal const int NC = 640;
 
