@@ -185,6 +185,38 @@ public class TrainingTests
     }
 
     [Fact]
+    public void InterruptedSave_StillResumesFromTheLastCompleteCheckpoint()
+    {
+        string dir = Directory.CreateTempSubdirectory("hardfocus-").FullName;
+        try
+        {
+            var options = TinyOptions(CorpusFile(dir));
+            var folder = new RunFolder(Path.Combine(dir, "run"));
+            float[] atStep2;
+            using (var session = new TrainingSession(options, new CpuBackend()))
+            {
+                session.Trainer.Step();
+                session.Trainer.Step();
+                session.Save(folder);
+                atStep2 = session.Model.Parameters().SelectMany(p => p.ToArray()).ToArray();
+                session.Trainer.Step();
+                // A save of step 3 that died after replacing the weights but before trainer.json:
+                File.Move(folder.File(RunFolder.ModelFile), folder.File(RunFolder.ModelFile) + ".prev");
+                HardFocus.Engine.IO.TensorFile.Save(folder.File(RunFolder.ModelFile), session.Model.StateDict(), new Dictionary<string, string> { ["step"] = "3" });
+                File.AppendAllText(folder.File(RunFolder.MetricsFile), "{\"step\":2,\"loss\":1}\n{\"step\":3,\"lo");
+            }
+            var state = folder.LoadTrainerState();
+            Assert.Equal(2, state.Step);
+            using var resumed = new TrainingSession(state.Options, new CpuBackend(), folder.LoadConfig());
+            resumed.Restore(folder, state);
+            Assert.Equal(atStep2, resumed.Model.Parameters().SelectMany(p => p.ToArray()).ToArray());
+            folder.TruncateLogsAfter(2);
+            Assert.Equal(["{\"step\":2,\"loss\":1}"], File.ReadAllLines(folder.File(RunFolder.MetricsFile)));
+        }
+        finally { Directory.Delete(dir, true); }
+    }
+
+    [Fact]
     public void TinyModel_OverfitsAShortText()
     {
         string dir = Directory.CreateTempSubdirectory("hardfocus-").FullName;

@@ -19,8 +19,9 @@ try
 {
     return parsed.Invoke(new InvocationConfiguration { EnableDefaultExceptionHandler = false });
 }
-catch (Exception e) when (e is UserError or ArgumentException or InvalidDataException or FileNotFoundException
-    or DirectoryNotFoundException or SafetensorsFormatException or JsonException or InvalidOperationException or UnauthorizedAccessException)
+catch (Exception e) when (e is UserError or ArgumentException or InvalidDataException or IOException or SafetensorsFormatException
+    or JsonException or InvalidOperationException or NotSupportedException or UnauthorizedAccessException
+    || e.GetType().Namespace?.StartsWith("ILGPU", StringComparison.Ordinal) == true)
 {
     Console.Error.WriteLine($"error: {e.Message}");
     return 2;

@@ -17,8 +17,9 @@ public static class Evaluator
         model.Training = false;
         double total = 0;
         long tokens = 0;
-        using (GradMode.NoGrad())
+        try
         {
+            using var noGrad = GradMode.NoGrad();
             for (int start = 0, b = 0; start < samples.Count && b < maxBatches; start += batchSize, b++)
             {
                 var batch = samples.Skip(start).Take(batchSize).ToArray();
@@ -33,7 +34,7 @@ public static class Evaluator
                 }
             }
         }
-        model.Training = wasTraining;
+        finally { model.Training = wasTraining; }
         double loss = tokens == 0 ? double.NaN : total / tokens;
         return new Evaluation(loss, Math.Exp(loss), tokens);
     }

@@ -14,8 +14,9 @@ public sealed record TrainerState(int Step, LoaderState Loader, TrainOptions Opt
 
 /// <summary>
 /// One run's folder: config.json, model.safetensors, optimizer.safetensors, trainer.json, metrics.jsonl and
-/// samples.jsonl. Every file is written to a temporary name and renamed into place, and the step is stamped into
-/// all three checkpoint files, so a save interrupted halfway is detected on resume instead of silently mixing steps.
+/// samples.jsonl. Checkpoint files are written to a temporary name and renamed into place, and the step is stamped
+/// into all three. The previous weights and optimizer state are kept as *.prev until the new trainer.json is in
+/// place, so a save interrupted at any point still leaves one complete checkpoint for --resume to load.
 /// </summary>
 public sealed class RunFolder
 {
@@ -39,13 +40,43 @@ public sealed class RunFolder
     {
         Directory.CreateDirectory(Path);
         var stamp = new Dictionary<string, string> { ["step"] = state.Step.ToString(CultureInfo.InvariantCulture) };
+        var weights = model.StateDict().Select(kv => new SafetensorsEntry(kv.Key, kv.Value.Shape.ToArray(), kv.Value.ToArray())).ToList();
+        foreach (var w in weights)
+            if (!w.Data.All(float.IsFinite))
+                throw new InvalidOperationException($"Training diverged before step {state.Step}: '{w.Name}' holds non-finite values; the last checkpoint in {Path} is kept.");
         WriteAtomically(File(ConfigFile), model.Config.ToJson());
-        TensorFile.Save(File(ModelFile), model.StateDict(), stamp);
+        KeepPrevious(ModelFile);
+        Safetensors.Write(File(ModelFile), weights, stamp);
+        KeepPrevious(OptimizerFile);
         TensorFile.Save(File(OptimizerFile), optimizer.State(),
             new Dictionary<string, string>(stamp) { ["optimizer"] = optimizer.Name });
         // Written last: a checkpoint counts once trainer.json names its step.
         WriteAtomically(File(TrainerFile), JsonSerializer.Serialize(state, Json));
+        System.IO.File.Delete(File(ModelFile + PreviousSuffix));
+        System.IO.File.Delete(File(OptimizerFile + PreviousSuffix));
     }
+
+    private const string PreviousSuffix = ".prev";
+
+    private void KeepPrevious(string name)
+    {
+        if (System.IO.File.Exists(File(name))) System.IO.File.Move(File(name), File(name + PreviousSuffix), overwrite: true);
+    }
+
+    /// <summary>The file of this name that carries <paramref name="step"/>: the current one, or its *.prev when a save
+    /// was interrupted after replacing it but before trainer.json.</summary>
+    private SafetensorsFile ReadAtStep(string name, int? step)
+    {
+        string path = File(name), previous = path + PreviousSuffix;
+        if (step != null && System.IO.File.Exists(previous) && (!System.IO.File.Exists(path) || StepOf(Safetensors.Read(path)) != step))
+            path = previous;
+        var file = Safetensors.Read(path);
+        CheckStep(path, file.Metadata, step);
+        return file;
+    }
+
+    private static int? StepOf(SafetensorsFile file) =>
+        file.Metadata.TryGetValue("step", out var s) && int.TryParse(s, NumberStyles.Integer, CultureInfo.InvariantCulture, out int step) ? step : null;
 
     public TrainerState LoadTrainerState()
     {
@@ -61,20 +92,19 @@ public sealed class RunFolder
     public GptConfig LoadConfig() => GptConfig.Load(File(ConfigFile));
 
     /// <summary>Loads weights into <paramref name="model"/>; with <paramref name="expectedStep"/> the file must carry that step.</summary>
-    public void LoadModel(GptModel model, int? expectedStep = null) => LoadWeights(File(ModelFile), model, expectedStep);
+    public void LoadModel(GptModel model, int? expectedStep = null) => LoadInto(ReadAtStep(ModelFile, expectedStep), model);
 
-    public static void LoadWeights(string safetensorsPath, GptModel model, int? expectedStep = null)
+    public static void LoadWeights(string safetensorsPath, GptModel model) => LoadInto(Safetensors.Read(safetensorsPath), model);
+
+    private static void LoadInto(SafetensorsFile file, GptModel model)
     {
-        var file = Safetensors.Read(safetensorsPath);
-        CheckStep(safetensorsPath, file.Metadata, expectedStep);
         var tensors = file.Entries.ToDictionary(e => e.Name, e => (e.Shape, e.Data));
         model.LoadStateDict(HuggingFaceGpt2.IsHuggingFaceLayout(tensors.Keys) ? HuggingFaceGpt2.ToModel(tensors) : tensors);
     }
 
     public void LoadOptimizer(IOptimizer optimizer, int step)
     {
-        var file = Safetensors.Read(File(OptimizerFile));
-        CheckStep(File(OptimizerFile), file.Metadata, step);
+        var file = ReadAtStep(OptimizerFile, step);
         if (file.Metadata.TryGetValue("optimizer", out var name) && name != optimizer.Name)
             throw new InvalidDataException($"{File(OptimizerFile)} holds {name} state, but the run uses {optimizer.Name}.");
         var backend = optimizer.State().FirstOrDefault().Value?.Backend;
@@ -97,13 +127,20 @@ public sealed class RunFolder
         {
             string path = File(name);
             if (!System.IO.File.Exists(path)) continue;
-            var kept = System.IO.File.ReadLines(path).Where(line =>
-            {
-                using var doc = JsonDocument.Parse(line);
-                return doc.RootElement.TryGetProperty("step", out var st) && st.GetInt32() <= step;
-            }).ToList();
+            // A row cut short by a crash is dropped with the rest of what comes after the checkpoint.
+            var kept = System.IO.File.ReadLines(path).Where(line => StepOfRow(line) is int s && s <= step).ToList();
             WriteAtomically(path, kept.Count == 0 ? "" : string.Join('\n', kept) + "\n");
         }
+    }
+
+    private static int? StepOfRow(string line)
+    {
+        try
+        {
+            using var doc = JsonDocument.Parse(line);
+            return doc.RootElement.TryGetProperty("step", out var s) && s.TryGetInt32(out int step) ? step : null;
+        }
+        catch (JsonException) { return null; }
     }
 
     public static void WriteAtomically(string path, string contents)

@@ -28,6 +28,9 @@ public sealed class TrainRun(string device, string? output, string? resume, stri
             folder = new RunFolder(resume);
             resumed = folder.LoadTrainerState();
             options = resumed.Options with { Steps = stepsOverride ?? resumed.Options.Steps };
+            // A cosine schedule is shaped by its total: a new total would change the rates of the steps already taken.
+            if (options.Schedule == "cosine" && options.Steps != resumed.Options.Steps)
+                throw new UserError($"The run in {folder.Path} uses a cosine schedule over {resumed.Options.Steps} steps; it can only resume to that total.");
             if (options.Steps <= resumed.Step) throw new UserError($"The run in {folder.Path} is already at step {resumed.Step}; pass a larger --steps to continue.");
         }
         else

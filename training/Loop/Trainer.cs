@@ -56,6 +56,11 @@ public sealed class Trainer
         var (losses, weights) = _options.PoolMode == "rescore" ? RescorePool(pool, step) : KeepGraphsPool(pool, step);
 
         float? gradNorm = _options.ClipNorm > 0 ? GradientClipping.ClipGlobalNorm(_model.Parameters(), _options.ClipNorm) : null;
+        if (gradNorm is float norm && !float.IsFinite(norm))
+        {
+            _model.ZeroGrad();
+            throw new InvalidOperationException($"Training diverged at step {step}: the gradient norm is {norm}.");
+        }
         float lr = _schedule.At(step);
         _optimizer.Step(lr);
         _model.ZeroGrad();
