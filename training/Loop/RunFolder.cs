@@ -68,11 +68,17 @@ public sealed class RunFolder
     private SafetensorsFile ReadAtStep(string name, int? step)
     {
         string path = File(name), previous = path + PreviousSuffix;
-        if (step != null && System.IO.File.Exists(previous) && (!System.IO.File.Exists(path) || StepOf(Safetensors.Read(path)) != step))
+        bool hasPrevious = System.IO.File.Exists(previous);
+        var file = System.IO.File.Exists(path) || !hasPrevious ? Safetensors.Read(path) : null;
+        if (step == null) return file!;
+        if ((file == null || StepOf(file) != step) && hasPrevious)
+        {
             path = previous;
-        var file = Safetensors.Read(path);
-        CheckStep(path, file.Metadata, step);
-        return file;
+            file = Safetensors.Read(previous);
+        }
+        if (StepOf(file!) is var found && found != step)
+            throw new InvalidDataException($"{path} is from step {found?.ToString(CultureInfo.InvariantCulture) ?? "unknown"} but trainer.json says step {step}: the checkpoint was not saved completely.");
+        return file!;
     }
 
     private static int? StepOf(SafetensorsFile file) =>
@@ -111,13 +117,6 @@ public sealed class RunFolder
         var tensors = file.Entries.ToDictionary(e => e.Name, e => Tensor.Persistent(e.Data, new Shape(e.Shape), backend));
         optimizer.LoadState(tensors, step);
         foreach (var t in tensors.Values) t.Dispose();
-    }
-
-    private static void CheckStep(string path, IReadOnlyDictionary<string, string> metadata, int? expected)
-    {
-        if (expected == null) return;
-        if (!metadata.TryGetValue("step", out var s) || s != expected.Value.ToString(CultureInfo.InvariantCulture))
-            throw new InvalidDataException($"{path} is from step {(s ?? "unknown")} but trainer.json says step {expected}: the checkpoint was not saved completely.");
     }
 
     /// <summary>On resume, drops log rows past the checkpoint's step (they will be replayed identically).</summary>
