@@ -98,6 +98,59 @@ public class DataTests : IDisposable
         Assert.Same(text, TextCorpus.MobyDick());
     }
 
+    [Theory]
+    [InlineData("sotu", 100, "Gentlemen of the Congress: In pursuance of my constitutional duty")]
+    [InlineData("fortunes", 10_000, "7:30, Channel 5: The Bionic Dog")]
+    public void EmbeddedCorporaAreManyCleanDocuments(string name, int atLeast, string firstStart)
+    {
+        var documents = TextCorpus.Embedded(name);
+        Assert.True(documents.Count >= atLeast, $"{name}: only {documents.Count} documents");
+        Assert.StartsWith(firstStart, documents[0]);
+        Assert.Equal(documents.Count, documents.Distinct().Count());
+        foreach (var document in documents)
+        {
+            Assert.NotEqual("", document.Trim());
+            Assert.False(document.StartsWith('\n') || document.EndsWith('\n'), $"{name}: a document keeps separator newlines");
+            // No separators, overstrikes or bells left, and no fortune-file '%' separator lines.
+            Assert.DoesNotContain(document, c => char.IsControl(c) && c != '\n' && c != '\t');
+            Assert.DoesNotContain("%", document.Split('\n'));
+            Assert.DoesNotContain('\uFFFD', document);
+        }
+        Assert.Same(documents, TextCorpus.Embedded(name));
+    }
+
+    [Fact]
+    public void BuiltinNamesResolveToTheEmbeddedCorpora()
+    {
+        Assert.Equal(["moby-dick", "sotu", "fortunes"], TextCorpus.EmbeddedNames);
+        foreach (var name in TextCorpus.EmbeddedNames)
+            Assert.Same(TextCorpus.Embedded(name), TextCorpus.LoadDocuments("builtin:" + name));
+        Assert.Equal([TextCorpus.MobyDick()], TextCorpus.Embedded("moby-dick"));
+
+        // The prefix keeps a file called "sotu" readable as a file.
+        var file = Write("sotu", "my own speech");
+        Assert.Equal(["my own speech"], TextCorpus.LoadDocuments(file));
+        Assert.Same(TextCorpus.Embedded("sotu"), TextCorpus.LoadDocuments(TextCorpus.BuiltinPrefix + "sotu"));
+    }
+
+    [Theory]
+    [InlineData("builtin:brown")]
+    [InlineData("builtin:")]
+    [InlineData("builtin:SOTU")]
+    public void UnknownBuiltinNamesListTheKnownOnes(string path)
+    {
+        var error = Assert.Throws<ArgumentException>(() => TextCorpus.LoadDocuments(path));
+        Assert.Contains($"'{path["builtin:".Length..]}'", error.Message);
+        Assert.Contains("moby-dick, sotu, fortunes", error.Message);
+    }
+
+    [Fact]
+    public void FormFeedLinesSeparateEmbeddedDocuments()
+    {
+        Assert.Equal(["a", "b\n\nc", "\td"], TextCorpus.SplitDocuments("a\n\f\nb\n\nc\n\f\n\f\n\td\n"));
+        Assert.Empty(TextCorpus.SplitDocuments("\n\f\n"));
+    }
+
     // ---- language modeling --------------------------------------------------------------------------------------
 
     [Fact]
