@@ -1,5 +1,8 @@
 using System.Diagnostics;
 using System.Text.Json;
+using HardFocus.Training;
+using HardFocus.Training.Cli;
+using HardFocus.Training.Data;
 
 namespace HardFocus.Tests;
 
@@ -50,8 +53,33 @@ public class CliTests
     {
         var (code, output, _) = Run("train", "--help");
         Assert.Equal(0, code);
-        foreach (var option in new[] { "--corpus", "--instruct", "--reweight", "--lambda", "--frac", "--portion", "--patience", "--resume", "--device" })
+        foreach (var option in new[] { "--corpus", "--instruct", "--template", "--reweight", "--lambda", "--frac", "--portion", "--alpha", "--trim", "--patience", "--resume", "--device" })
             Assert.Contains(option, output);
+        // Every option with a fixed set of values lists them.
+        foreach (var values in new[] { "erm|midrank|irdro|cvar|trimmed-irdro|midloss|running-irdro", "graphs|rescore", "constant|cosine", "adamw|sgd", "alpaca|compact", "left|right" })
+            Assert.Contains(values, output);
+    }
+
+    [Fact]
+    public void UnknownReweighting_NamesTheAllowedValues()
+    {
+        var (code, _, err) = Run("train", "--reweight", "focal");
+        Assert.Equal(2, code);
+        Assert.Equal("error: --reweight must be one of erm, midrank, irdro, cvar, trimmed-irdro, midloss, running-irdro, got 'focal'.", err.Trim());
+    }
+
+    [Fact]
+    public void OptionNames_AreKebabCaseAndParseBack()
+    {
+        Assert.Equal(["erm", "midrank", "irdro", "cvar", "trimmed-irdro", "midloss", "running-irdro"], OptionNames.Names<ReweightMethod>());
+        Assert.Equal(["constant", "cosine"], OptionNames.Names<LrSchedule>());
+        Assert.Equal(["adamw", "sgd"], OptionNames.Names<OptimizerKind>());
+        Assert.Equal(["graphs", "rescore"], OptionNames.Names<PoolMode>());
+        Assert.Equal(["alpaca", "compact"], OptionNames.Names<PromptTemplate>());
+        foreach (var method in Enum.GetValues<ReweightMethod>())
+            Assert.Equal(method, OptionNames.Parse<ReweightMethod>(OptionNames.Of(method), "--reweight"));
+        var error = Assert.Throws<UserError>(() => OptionNames.Parse<PoolMode>("Graphs", "--pool-mode"));
+        Assert.Equal("--pool-mode must be one of graphs, rescore, got 'Graphs'.", error.Message);
     }
 
     [Fact]

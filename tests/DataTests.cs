@@ -225,7 +225,7 @@ public class DataTests : IDisposable
             : new Dictionary<string, string> { ["instruction"] = instruction, ["input"] = input, ["output"] = output });
 
     private static int PromptBytes(string instruction, string? input = null) =>
-        System.Text.Encoding.UTF8.GetByteCount(InstructionData.Prompt(instruction, input));
+        System.Text.Encoding.UTF8.GetByteCount(InstructionData.Prompt(instruction, input, PromptTemplate.Alpaca));
 
     [Theory]
     [InlineData(PaddingSide.Right)]
@@ -235,14 +235,14 @@ public class DataTests : IDisposable
         var tokenizer = new ByteTokenizer();
         var path = Write("sft.jsonl", Record("Say hi", "hi") + "\n");
         int prompt = PromptBytes("Say hi"), seqLen = prompt + 10, real = prompt + 2, pad = seqLen - real;
-        var set = InstructionData.Load(path, tokenizer, seqLen, 0, side);
+        var set = InstructionData.Load(path, tokenizer, seqLen, 0, side, PromptTemplate.Alpaca);
         var s = Assert.Single(set.Train);
         Assert.Empty(set.Validation);
         Assert.Equal(0, set.Skipped);
         Assert.All(new[] { s.Input.Length, s.Target.Length, s.Mask.Length }, n => Assert.Equal(seqLen, n));
 
         int offset = side == PaddingSide.Left ? pad : 0;
-        var expected = tokenizer.Encode(InstructionData.Prompt("Say hi", null) + "hi").Append(tokenizer.EndOfText).ToArray();
+        var expected = tokenizer.Encode(InstructionData.Prompt("Say hi", null, PromptTemplate.Alpaca) + "hi").Append(tokenizer.EndOfText).ToArray();
         Assert.Equal(expected[..^1], s.Input.Skip(offset).Take(real));
         Assert.Equal(expected[1..], s.Target.Skip(offset).Take(real));
         // Targets before 'h' are prompt tokens; 'h', 'i' and end-of-text are the response.
@@ -259,7 +259,7 @@ public class DataTests : IDisposable
     {
         var tokenizer = new ByteTokenizer();
         var path = Write("sft.jsonl", Record("Translate", "Bonjour", "Hello") + "\n" + Record("Count", "3", "") + "\n");
-        var set = InstructionData.Load(path, tokenizer, 400, 0, PaddingSide.Right);
+        var set = InstructionData.Load(path, tokenizer, 400, 0, PaddingSide.Right, PromptTemplate.Alpaca);
         Assert.Equal(2, set.Train.Count);
         var withInput = tokenizer.Decode(set.Train[0].Input.Where(id => id != 0).ToArray());
         Assert.Equal("Below is an instruction that describes a task, paired with an input that provides further context. "
@@ -281,7 +281,7 @@ public class DataTests : IDisposable
             Record("Say hi!!", "hello"),          // prompt alone needs seqLen + 1 tokens: skipped
             Record("Say hi, at great length", "hello"),
             Record("Say hi", "yo")));
-        var set = InstructionData.Load(path, tokenizer, seqLen, 0.25, PaddingSide.Left);
+        var set = InstructionData.Load(path, tokenizer, seqLen, 0.25, PaddingSide.Left, PromptTemplate.Alpaca);
         Assert.Equal(2, set.Skipped);
         Assert.Equal(2, set.Train.Count);
         var validation = Assert.Single(set.Validation);
@@ -300,19 +300,46 @@ public class DataTests : IDisposable
     }
 
     [Fact]
+    public void CompactTemplateFitsAShortContextWhereAlpacaDoesNot()
+    {
+        var tokenizer = new ByteTokenizer();
+        var path = Write("sft.jsonl", Record("Say hi", "hi") + "\n" + Record("Add", "5", "2 3") + "\n");
+        const int seqLen = 32;
+        // Alpaca's preamble alone is longer than 32 byte tokens: no example keeps a response token.
+        var alpaca = Assert.Throws<InvalidDataException>(() => InstructionData.Load(path, tokenizer, seqLen, 0, PaddingSide.Right, PromptTemplate.Alpaca));
+        Assert.Contains("no usable examples", alpaca.Message);
+
+        var set = InstructionData.Load(path, tokenizer, seqLen, 0, PaddingSide.Right, PromptTemplate.Compact);
+        Assert.Equal(0, set.Skipped);
+        Assert.Equal(2, set.Train.Count);
+        string[] prompts = ["Q: Say hi\nA: ", "Q: Add\n2 3\nA: "];
+        string[] responses = ["hi", "5"];
+        for (int i = 0; i < 2; i++)
+        {
+            var s = set.Train[i];
+            int real = prompts[i].Length + responses[i].Length; // byte tokens: one per ASCII character, then end-of-text
+            Assert.Equal(prompts[i] + responses[i], tokenizer.Decode(s.Input[..real]));
+            Assert.Equal(tokenizer.EndOfText, s.Target[real - 1]);
+            // The whole response and its end-of-text are learned; nothing of the prompt is.
+            Assert.Equal(responses[i].Length + 1, s.Mask.Sum());
+            Assert.Equal(prompts[i].Length - 1, Array.IndexOf(s.Mask, 1f));
+        }
+    }
+
+    [Fact]
     public void BadInstructionLinesNameTheFileAndLine()
     {
         var tokenizer = new ByteTokenizer();
         var missing = Write("missing.jsonl", Record("a", "b") + "\n\n{\"instruction\": \"a\"}\n");
-        var error = Assert.Throws<InvalidDataException>(() => InstructionData.Load(missing, tokenizer, 64, 0, PaddingSide.Left));
+        var error = Assert.Throws<InvalidDataException>(() => InstructionData.Load(missing, tokenizer, 64, 0, PaddingSide.Left, PromptTemplate.Alpaca));
         Assert.StartsWith($"{missing}:3: missing string field \"output\"", error.Message);
 
         var array = Write("array.jsonl", "[1, 2]\n");
-        error = Assert.Throws<InvalidDataException>(() => InstructionData.Load(array, tokenizer, 64, 0, PaddingSide.Left));
+        error = Assert.Throws<InvalidDataException>(() => InstructionData.Load(array, tokenizer, 64, 0, PaddingSide.Left, PromptTemplate.Alpaca));
         Assert.StartsWith($"{array}:1: expected a JSON object", error.Message);
 
         var untyped = Write("untyped.jsonl", "{\"instruction\": \"a\", \"input\": 5, \"output\": \"b\"}\n");
-        error = Assert.Throws<InvalidDataException>(() => InstructionData.Load(untyped, tokenizer, 64, 0, PaddingSide.Left));
+        error = Assert.Throws<InvalidDataException>(() => InstructionData.Load(untyped, tokenizer, 64, 0, PaddingSide.Left, PromptTemplate.Alpaca));
         Assert.StartsWith($"{untyped}:1: field \"input\" must be a string", error.Message);
     }
 

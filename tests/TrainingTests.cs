@@ -111,11 +111,11 @@ public class TrainingTests
         for (int j = 0; j < erm.Length; j++) Assert.Equal(erm[j], flat[j], 6);
     }
 
-    private static TrainOptions TinyOptions(string corpus, string reweight = "irdro", int patience = 1, string poolMode = "graphs") => new()
+    private static TrainOptions TinyOptions(string corpus, ReweightMethod reweight = ReweightMethod.Irdro, int patience = 1, PoolMode poolMode = PoolMode.Graphs) => new()
     {
         Model = "tiny", Tokenizer = "bytes", Corpus = corpus, Reweight = reweight, Lambda = 0.5, Frac = 0.5, Portion = 1,
         Patience = patience, PoolMode = poolMode, BatchSize = 4, SeqLen = 16, LearningRate = 3e-3f, Steps = 6, ValFraction = 0.1, Seed = 11,
-        Dropout = 0.1f, WarmupSteps = 2, Schedule = "cosine",
+        Dropout = 0.1f, WarmupSteps = 2, Schedule = LrSchedule.Cosine,
     };
 
     private static string CorpusFile(string dir)
@@ -132,9 +132,9 @@ public class TrainingTests
         try
         {
             var results = new List<StepResult>();
-            foreach (var mode in new[] { "graphs", "rescore" })
+            foreach (var mode in new[] { PoolMode.Graphs, PoolMode.Rescore })
             {
-                using var session = new TrainingSession(TinyOptions(CorpusFile(dir), "midrank", patience: 3, poolMode: mode), new CpuBackend());
+                using var session = new TrainingSession(TinyOptions(CorpusFile(dir), ReweightMethod.Midrank, patience: 3, poolMode: mode), new CpuBackend());
                 var r = session.Trainer.Step();
                 Assert.Equal(1, session.Optimizer.StepCount);
                 Assert.Equal(12, r.Losses.Length);
@@ -149,13 +149,15 @@ public class TrainingTests
         finally { Directory.Delete(dir, true); }
     }
 
-    [Fact]
-    public void Resume_IsBitwiseIdenticalToAnUninterruptedRun()
+    [Theory]
+    [InlineData(ReweightMethod.Irdro)]
+    [InlineData(ReweightMethod.RunningIrdro)] // its running spread must come back from trainer.json
+    public void Resume_IsBitwiseIdenticalToAnUninterruptedRun(ReweightMethod reweight)
     {
         string dir = Directory.CreateTempSubdirectory("hardfocus-").FullName;
         try
         {
-            var options = TinyOptions(CorpusFile(dir), patience: 2);
+            var options = TinyOptions(CorpusFile(dir), reweight, patience: 2);
             float[] straightParams;
             var straight = new List<float[]>();
             using (var session = new TrainingSession(options, new CpuBackend()))
@@ -173,6 +175,7 @@ public class TrainingTests
             }
             var state = folder.LoadTrainerState();
             Assert.Equal(2, state.Step);
+            Assert.Equal(reweight == ReweightMethod.RunningIrdro, state.ReweighterState != null);
             using (var second = new TrainingSession(state.Options, new CpuBackend(), folder.LoadConfig()))
             {
                 second.Restore(folder, state);
@@ -182,6 +185,87 @@ public class TrainingTests
             for (int i = 0; i < 6; i++) Assert.Equal(straight[i], resumed[i]);
         }
         finally { Directory.Delete(dir, true); }
+    }
+
+    /// <summary>trainer.json as the code wrote it before options were enums: lower-case strings, and Padding as "Left".</summary>
+    private const string TrainerJsonBeforeEnums = """
+        {
+          "Step": 1,
+          "Loader": { "Epoch": 0, "Position": 2 },
+          "Options": {
+            "Model": "tiny", "Tokenizer": "bytes", "Corpus": "corpus.txt", "Instruct": null,
+            "Reweight": "midrank", "Lambda": 1, "Frac": 0.5, "Portion": 1, "Patience": 1, "PoolMode": "graphs",
+            "Steps": 1, "BatchSize": 2, "SeqLen": 16, "LearningRate": 0.001, "Schedule": "constant", "WarmupSteps": 30,
+            "Optimizer": "adamw", "WeightDecay": 0.01, "ClipNorm": 0, "Dropout": 0, "Seed": 1, "EvalEvery": 100,
+            "SaveEvery": 100, "EvalBatches": 16, "ValFraction": 0.05, "Padding": "Left"
+          },
+          "Backend": "cpu"
+        }
+        """;
+
+    [Theory]
+    [InlineData("irdro", "\"graphs\"", "\"constant\"", "\"adamw\"", ReweightMethod.Irdro, PoolMode.Graphs, LrSchedule.Constant, OptimizerKind.Adamw)]
+    [InlineData("erm", "\"rescore\"", "\"cosine\"", "\"sgd\"", ReweightMethod.Erm, PoolMode.Rescore, LrSchedule.Cosine, OptimizerKind.Sgd)]
+    [InlineData("midrank", "\"graphs\"", "\"constant\"", "\"adamw\"", ReweightMethod.Midrank, PoolMode.Graphs, LrSchedule.Constant, OptimizerKind.Adamw)]
+    public void TrainerJson_WrittenBeforeEnums_StillLoads(string reweight, string poolMode, string schedule, string optimizer,
+        ReweightMethod expectedReweight, PoolMode expectedPoolMode, LrSchedule expectedSchedule, OptimizerKind expectedOptimizer)
+    {
+        string dir = Directory.CreateTempSubdirectory("hardfocus-").FullName;
+        try
+        {
+            string text = TrainerJsonBeforeEnums.Replace("\"midrank\"", $"\"{reweight}\"").Replace("\"graphs\"", poolMode)
+                .Replace("\"constant\"", schedule).Replace("\"adamw\"", optimizer);
+            File.WriteAllText(Path.Combine(dir, RunFolder.TrainerFile), text);
+            var state = new RunFolder(dir).LoadTrainerState();
+            Assert.Equal((1, new LoaderState(0, 2), "cpu"), (state.Step, state.Loader, state.Backend));
+            Assert.Null(state.ReweighterState);
+            var o = state.Options;
+            Assert.Equal((expectedReweight, expectedPoolMode, expectedSchedule, expectedOptimizer), (o.Reweight, o.PoolMode, o.Schedule, o.Optimizer));
+            Assert.Equal(PaddingSide.Left, o.Padding);
+            // Options the old file does not mention take today's defaults.
+            Assert.Equal((PromptTemplate.Alpaca, 0.25, 0.1), (o.Template, o.Alpha, o.Trim));
+            Assert.Equal(("tiny", 2, 16, 0.001f), (o.Model, o.BatchSize, o.SeqLen, o.LearningRate));
+        }
+        finally { Directory.Delete(dir, true); }
+    }
+
+    [Fact]
+    public void TrainerJson_SpellsEnumsAsTheCliDoes_AndRoundTrips()
+    {
+        var options = new TrainOptions
+        {
+            Reweight = ReweightMethod.TrimmedIrdro, PoolMode = PoolMode.Rescore, Schedule = LrSchedule.Cosine, Optimizer = OptimizerKind.Sgd,
+            Template = PromptTemplate.Compact, Padding = PaddingSide.Right, Alpha = 0.3, Trim = 0.2,
+        };
+        var state = new TrainerState(4, new LoaderState(1, 8), options, "cpu", [4, 0.125]);
+        string json = System.Text.Json.JsonSerializer.Serialize(state, RunFolder.Json);
+        foreach (var pair in new[] { ("Reweight", "trimmed-irdro"), ("PoolMode", "rescore"), ("Schedule", "cosine"), ("Optimizer", "sgd"), ("Template", "compact"), ("Padding", "right") })
+            Assert.Contains($"\"{pair.Item1}\": \"{pair.Item2}\"", json);
+        var back = System.Text.Json.JsonSerializer.Deserialize<TrainerState>(json, RunFolder.Json)!;
+        Assert.Equal(options, back.Options);
+        Assert.Equal([4, 0.125], back.ReweighterState!);
+        // An enum written as a number is not a name anyone typed: rejected rather than guessed.
+        Assert.Throws<System.Text.Json.JsonException>(() => System.Text.Json.JsonSerializer.Deserialize<TrainerState>(json.Replace("\"sgd\"", "1"), RunFolder.Json));
+    }
+
+    [Theory]
+    [InlineData("Alpha", 0.0, "--alpha must be in (0, 1], got 0.")]
+    [InlineData("Alpha", 1.5, "--alpha must be in (0, 1], got 1.5.")]
+    [InlineData("Trim", 1.0, "--trim must be in [0, 1), got 1.")]
+    [InlineData("Trim", -0.1, "--trim must be in [0, 1), got -0.1.")]
+    [InlineData("Lambda", 0.0, "--lambda must be a positive finite number, got 0.")]
+    [InlineData("Lambda", double.PositiveInfinity, "--lambda must be a positive finite number, got Infinity.")]
+    [InlineData("Frac", 0.0, "--frac must be in (0, 1], got 0.")]
+    public void Validate_RejectsOutOfRangeReweightingKnobs_WithOneLine(string field, double value, string message)
+    {
+        var options = field switch
+        {
+            "Alpha" => new TrainOptions { Alpha = value },
+            "Trim" => new TrainOptions { Trim = value },
+            "Lambda" => new TrainOptions { Lambda = value },
+            _ => new TrainOptions { Frac = value },
+        };
+        Assert.Equal(message, Assert.Throws<ArgumentException>(options.Validate).Message);
     }
 
     [Fact]
@@ -224,7 +308,7 @@ public class TrainingTests
         {
             string path = Path.Combine(dir, "short.txt");
             File.WriteAllText(path, Text);
-            var options = TinyOptions(path, "erm") with { Steps = 100, LearningRate = 3e-3f, WarmupSteps = 0, Schedule = "constant", ValFraction = 0, Dropout = 0, BatchSize = 4, SeqLen = 32, WeightDecay = 0 };
+            var options = TinyOptions(path, ReweightMethod.Erm) with { Steps = 100, LearningRate = 3e-3f, WarmupSteps = 0, Schedule = LrSchedule.Constant, ValFraction = 0, Dropout = 0, BatchSize = 4, SeqLen = 32, WeightDecay = 0 };
             using var session = new TrainingSession(options, new CpuBackend());
             float first = session.Trainer.Step().MeanLoss, last = first;
             while (session.Trainer.StepsDone < options.Steps) last = session.Trainer.Step().MeanLoss;

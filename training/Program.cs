@@ -3,7 +3,7 @@ using System.Text.Json;
 using HardFocus.Engine.IO;
 using HardFocus.Training.Cli;
 
-var root = new RootCommand("hardfocus: train GPT decoders in managed code with hard-sample reweighting (ERM, MidRanking, IR-DRO).")
+var root = new RootCommand("hardfocus: train GPT decoders in managed code with hard-sample reweighting (ERM, MidRanking, IR-DRO and variants).")
 {
     TrainCommand.Create(), EvalCommand.Create(), GenerateCommand.Create(), DevicesCommand.Create(),
 };

@@ -23,7 +23,7 @@ public static class EvalCommand
             if (path != null)
                 samples = LanguageModelingData.Build(TextCorpus.LoadDocuments(path), ckpt.Tokenizer, options.SeqLen, 0).Train;
             else if (options.Instruct != null)
-                samples = InstructionData.Load(options.Instruct, ckpt.Tokenizer, options.SeqLen, options.ValFraction, options.Padding).Validation;
+                samples = InstructionData.Load(options.Instruct, ckpt.Tokenizer, options.SeqLen, options.ValFraction, options.Padding, options.Template).Validation;
             else
                 samples = LanguageModelingData.Build(options.Corpus != null ? TextCorpus.LoadDocuments(options.Corpus) : [TextCorpus.MobyDick()],
                     ckpt.Tokenizer, options.SeqLen, options.ValFraction).Validation;

@@ -13,6 +13,13 @@ public static class TrainCommand
     private static Option<T> Opt<T>(string name, string description, T defaultValue) =>
         new(name) { Description = description, DefaultValueFactory = _ => defaultValue };
 
+    /// <summary>An option with a fixed set of values: read as text, shown in help as a|b|c, parsed once by <see cref="Pick"/>.</summary>
+    private static Option<string> Choice<T>(string name, string description, T defaultValue) where T : struct, Enum =>
+        new(name) { Description = description, HelpName = string.Join('|', OptionNames.Names<T>()), DefaultValueFactory = _ => OptionNames.Of(defaultValue) };
+
+    private static T Pick<T>(ParseResult parse, Option<string> option) where T : struct, Enum =>
+        OptionNames.Parse<T>(parse.GetValue(option)!, option.Name);
+
     public static Command Create()
     {
         var corpus = new Option<string?>("--corpus") { Description = "Text to train on: a .txt file, a folder of .txt files, or .jsonl with a \"text\" field. Default: the embedded Moby-Dick." };
@@ -20,19 +27,24 @@ public static class TrainCommand
         var model = Opt("--model", "Model preset (tiny, small, gpt2) or a config.json path.", Defaults.Model);
         var init = new Option<string?>("--init") { Description = "Start from these weights: a run folder or a .safetensors file." };
         var tokenizer = Opt("--tokenizer", "gpt2 (BPE, 50257 tokens) or bytes (UTF-8 bytes, 256 tokens).", Defaults.Tokenizer);
-        var reweight = Opt("--reweight", "Per-sample weighting: erm (uniform), midrank (keep one block of the loss ranking), irdro (softmax(loss / lambda)).", Defaults.Reweight);
-        var lambda = Opt("--lambda", "IR-DRO temperature: large is close to ERM, small focuses on the hardest samples.", Defaults.Lambda);
+        var template = Choice("--template", "Prompt format for --instruct: alpaca (the reference's wording) or compact (\"Q: ...\\nA: \", fits short contexts).", Defaults.Template);
+        var reweight = Choice("--reweight", "Per-sample weighting: erm (uniform), midrank (keep one block of the loss ranking), irdro (softmax(loss / lambda)), " +
+            "cvar (mean loss of the hardest alpha share), trimmed-irdro (irdro after dropping the top trim share), " +
+            "midloss (favours middling losses, Sow et al. 2025), running-irdro (irdro with lambda in units of a running loss spread).", Defaults.Reweight);
+        var lambda = Opt("--lambda", "Softmax temperature of irdro, trimmed-irdro and midloss (running-irdro: in loss spreads): large is close to ERM, small focuses harder.", Defaults.Lambda);
         var frac = Opt("--frac", "MidRanking block size as a fraction of the pool (cap = max(1, floor(frac * pool))).", Defaults.Frac);
         var portion = Opt("--portion", "MidRanking block index by descending loss: 0 = hardest, 1 = the next block (drops the very hardest).", Defaults.Portion);
+        var alpha = Opt("--alpha", "CVaR tail fraction in (0, 1]: the weight goes to the hardest alpha share of the pool.", Defaults.Alpha);
+        var trim = Opt("--trim", "Trimmed IR-DRO: the share of the highest losses dropped before the softmax, in [0, 1).", Defaults.Trim);
         var patience = Opt("--patience", "Micro-batches pooled per optimizer step; weights are computed over the whole pool.", Defaults.Patience);
-        var poolMode = Opt("--pool-mode", "graphs: keep the pool's graphs (more memory, one forward); rescore: score without gradients, then rerun each micro-batch (one graph, two forwards).", Defaults.PoolMode);
+        var poolMode = Choice("--pool-mode", "graphs: keep the pool's graphs (more memory, one forward); rescore: score without gradients, then rerun each micro-batch (one graph, two forwards).", Defaults.PoolMode);
         var steps = new Option<int?>("--steps") { Description = $"Optimizer steps in total (default {Defaults.Steps}; with --resume, the new total)." };
         var batch = Opt("--batch-size", "Sequences per micro-batch.", Defaults.BatchSize);
         var seqLen = new Option<int?>("--seq-len") { Description = $"Tokens per sequence (default: the model's context, at most {Defaults.SeqLen})." };
         var lr = Opt("--lr", "Peak learning rate.", Defaults.LearningRate);
-        var schedule = Opt("--schedule", "constant (the paper's setting) or cosine (decays to 10% after --warmup).", Defaults.Schedule);
+        var schedule = Choice("--schedule", "constant (the paper's setting) or cosine (decays to 10% after --warmup).", Defaults.Schedule);
         var warmup = Opt("--warmup", "Linear warmup steps.", Defaults.WarmupSteps);
-        var optimizer = Opt("--optimizer", "adamw (PyTorch defaults) or sgd (momentum 0.9).", Defaults.Optimizer);
+        var optimizer = Choice("--optimizer", "adamw (PyTorch defaults) or sgd (momentum 0.9).", Defaults.Optimizer);
         var weightDecay = Opt("--weight-decay", "Decoupled weight decay on matrices and embeddings.", Defaults.WeightDecay);
         var clip = Opt("--clip-norm", "Clip the global gradient norm to this value (0 = off).", Defaults.ClipNorm);
         var dropout = Opt("--dropout", "Dropout probability while training (0 = off, GPT-2 used 0.1).", Defaults.Dropout);
@@ -44,11 +56,11 @@ public static class TrainCommand
         var saveEvery = Opt("--save-every", "Write a checkpoint every N steps (0 = only at the end).", Defaults.SaveEvery);
         var evalBatches = Opt("--eval-batches", "Validation batches per evaluation.", Defaults.EvalBatches);
         var valFraction = Opt("--val-fraction", "Share of the data held out for validation.", Defaults.ValFraction);
-        var padding = Opt("--padding", "Where instruction examples are padded: left (the reference) or right.", "left");
+        var padding = Choice("--padding", "Where instruction examples are padded: left (the reference) or right.", Defaults.Padding);
 
         var command = new Command("train", "Train a GPT decoder with per-sample losses and hard-sample reweighting.")
         {
-            corpus, instruct, model, init, tokenizer, reweight, lambda, frac, portion, patience, poolMode, steps, batch, seqLen, lr,
+            corpus, instruct, template, model, init, tokenizer, reweight, lambda, frac, portion, alpha, trim, patience, poolMode, steps, batch, seqLen, lr,
             schedule, warmup, optimizer, weightDecay, clip, dropout, device, seed, output, resume, evalEvery, saveEvery, evalBatches,
             valFraction, padding,
         };
@@ -56,15 +68,16 @@ public static class TrainCommand
         {
             var options = new TrainOptions
             {
-                Corpus = parse.GetValue(corpus), Instruct = parse.GetValue(instruct), Model = parse.GetValue(model)!,
-                Tokenizer = parse.GetValue(tokenizer)!, Reweight = parse.GetValue(reweight)!, Lambda = parse.GetValue(lambda),
-                Frac = parse.GetValue(frac), Portion = parse.GetValue(portion), Patience = parse.GetValue(patience),
-                PoolMode = parse.GetValue(poolMode)!, Steps = parse.GetValue(steps) ?? Defaults.Steps, BatchSize = parse.GetValue(batch),
-                SeqLen = parse.GetValue(seqLen) ?? DefaultSequenceLength(parse.GetValue(model)!), LearningRate = parse.GetValue(lr), Schedule = parse.GetValue(schedule)!,
-                WarmupSteps = parse.GetValue(warmup), Optimizer = parse.GetValue(optimizer)!, WeightDecay = parse.GetValue(weightDecay),
-                ClipNorm = parse.GetValue(clip), Dropout = parse.GetValue(dropout), Seed = parse.GetValue(seed),
+                Corpus = parse.GetValue(corpus), Instruct = parse.GetValue(instruct), Template = Pick<PromptTemplate>(parse, template),
+                Model = parse.GetValue(model)!, Tokenizer = parse.GetValue(tokenizer)!, Reweight = Pick<ReweightMethod>(parse, reweight),
+                Lambda = parse.GetValue(lambda), Frac = parse.GetValue(frac), Portion = parse.GetValue(portion), Alpha = parse.GetValue(alpha),
+                Trim = parse.GetValue(trim), Patience = parse.GetValue(patience), PoolMode = Pick<PoolMode>(parse, poolMode),
+                Steps = parse.GetValue(steps) ?? Defaults.Steps, BatchSize = parse.GetValue(batch),
+                SeqLen = parse.GetValue(seqLen) ?? DefaultSequenceLength(parse.GetValue(model)!), LearningRate = parse.GetValue(lr),
+                Schedule = Pick<LrSchedule>(parse, schedule), WarmupSteps = parse.GetValue(warmup), Optimizer = Pick<OptimizerKind>(parse, optimizer),
+                WeightDecay = parse.GetValue(weightDecay), ClipNorm = parse.GetValue(clip), Dropout = parse.GetValue(dropout), Seed = parse.GetValue(seed),
                 EvalEvery = parse.GetValue(evalEvery), SaveEvery = parse.GetValue(saveEvery), EvalBatches = parse.GetValue(evalBatches),
-                ValFraction = parse.GetValue(valFraction), Padding = ParsePadding(parse.GetValue(padding)!),
+                ValFraction = parse.GetValue(valFraction), Padding = Pick<PaddingSide>(parse, padding),
             };
             var run = new TrainRun(parse.GetValue(device)!, parse.GetValue(output), parse.GetValue(resume), parse.GetValue(init), parse.GetValue(steps));
             return run.Execute(options, new ConsoleReporter());
@@ -75,13 +88,6 @@ public static class TrainCommand
     /// <summary>The model's context, capped at the default, so `--model tiny` works without also giving --seq-len.</summary>
     private static int DefaultSequenceLength(string model) =>
         Math.Min(Defaults.SeqLen, GptConfig.Resolve(model, vocab: 1).ContextLength);
-
-    private static PaddingSide ParsePadding(string value) => value switch
-    {
-        "left" => PaddingSide.Left,
-        "right" => PaddingSide.Right,
-        _ => throw new UserError($"--padding must be left or right, got '{value}'."),
-    };
 
     /// <summary>A live progress bar on a terminal; plain periodic lines when output goes to a file or pipe.</summary>
     private sealed class ConsoleReporter : ITrainReporter

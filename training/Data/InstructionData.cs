@@ -5,23 +5,36 @@ namespace HardFocus.Training.Data;
 /// <summary>Which end of a short example the padding goes to.</summary>
 public enum PaddingSide { Left, Right }
 
+/// <summary>
+/// How instruction and input become the prompt. Alpaca is the reference's wording (about 140 characters of preamble);
+/// Compact ("Q: ... A: ") leaves room for the response in a short context, as with byte tokens in a 128-token model.
+/// </summary>
+public enum PromptTemplate { Alpaca, Compact }
+
 /// <summary>Instruction-tuning examples; <see cref="Skipped"/> counts those whose response did not fit at all.</summary>
 public sealed record InstructionSet(IReadOnlyList<Sample> Train, IReadOnlyList<Sample> Validation, int Skipped);
 
 /// <summary>Alpaca-style supervised fine-tuning: the model sees the prompt but is scored only on the response.</summary>
 public static class InstructionData
 {
-    public static string Prompt(string instruction, string? input) => string.IsNullOrEmpty(input)
-        ? "Below is an instruction that describes a task. Write a response that appropriately completes the request.\n\n"
-          + $"### Instruction:\n{instruction}\n\n### Response:\n"
-        : "Below is an instruction that describes a task, paired with an input that provides further context. Write a response that appropriately completes the request.\n\n"
-          + $"### Instruction:\n{instruction}\n\n### Input:\n{input}\n\n### Response:\n";
+    public static string Prompt(string instruction, string? input, PromptTemplate template) => (template, string.IsNullOrEmpty(input)) switch
+    {
+        (PromptTemplate.Alpaca, true) =>
+            "Below is an instruction that describes a task. Write a response that appropriately completes the request.\n\n"
+            + $"### Instruction:\n{instruction}\n\n### Response:\n",
+        (PromptTemplate.Alpaca, false) =>
+            "Below is an instruction that describes a task, paired with an input that provides further context. Write a response that appropriately completes the request.\n\n"
+            + $"### Instruction:\n{instruction}\n\n### Input:\n{input}\n\n### Response:\n",
+        (PromptTemplate.Compact, true) => $"Q: {instruction}\nA: ",
+        (PromptTemplate.Compact, false) => $"Q: {instruction}\n{input}\nA: ",
+        _ => throw new ArgumentOutOfRangeException(nameof(template), $"Unknown prompt template {template}."),
+    };
 
     /// <summary>
     /// Reads a JSON-lines file of {"instruction", "input"?, "output"} records. Examples longer than seqLen + 1 tokens
     /// lose their end; the last ceil(valFraction * kept) examples are validation.
     /// </summary>
-    public static InstructionSet Load(string path, ITokenizer tokenizer, int seqLen, double valFraction, PaddingSide side)
+    public static InstructionSet Load(string path, ITokenizer tokenizer, int seqLen, double valFraction, PaddingSide side, PromptTemplate template)
     {
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(seqLen);
         if (!File.Exists(path)) throw new FileNotFoundException($"No instruction file at '{path}'.", path);
@@ -30,7 +43,7 @@ public static class InstructionData
         int skipped = 0;
         foreach (var line in JsonLine.Read(path))
         {
-            var prompt = tokenizer.Encode(Prompt(line.RequiredString("instruction"), line.OptionalString("input")));
+            var prompt = tokenizer.Encode(Prompt(line.RequiredString("instruction"), line.OptionalString("input"), template));
             var response = tokenizer.Encode(line.RequiredString("output"));
             var sample = Example(prompt, response, tokenizer.EndOfText, seqLen, side);
             if (sample == null) skipped++;

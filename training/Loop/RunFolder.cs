@@ -9,8 +9,9 @@ using HardFocus.Training.Optim;
 
 namespace HardFocus.Training;
 
-/// <summary>What trainer.json records: where the run is, and the options that decide what comes next.</summary>
-public sealed record TrainerState(int Step, LoaderState Loader, TrainOptions Options, string Backend);
+/// <summary>What trainer.json records: where the run is, and the options that decide what comes next.
+/// <paramref name="ReweighterState"/> is what a stateful reweighter saved (null for the others and in older files).</summary>
+public sealed record TrainerState(int Step, LoaderState Loader, TrainOptions Options, string Backend, double[]? ReweighterState = null);
 
 /// <summary>
 /// One run's folder: config.json, model.safetensors, optimizer.safetensors, trainer.json, metrics.jsonl and
@@ -26,7 +27,8 @@ public sealed class RunFolder
     internal static readonly JsonSerializerOptions Json = new()
     {
         WriteIndented = true,
-        Converters = { new JsonStringEnumConverter() },
+        // Enums as their kebab-case names, the CLI's spelling; reading ignores case, so older files' "Left" still loads.
+        Converters = { new JsonStringEnumConverter(OptionNames.Policy, allowIntegerValues: false) },
         NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals,
     };
 

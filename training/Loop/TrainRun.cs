@@ -29,13 +29,13 @@ public sealed class TrainRun(string device, string? output, string? resume, stri
             resumed = folder.LoadTrainerState();
             options = resumed.Options with { Steps = stepsOverride ?? resumed.Options.Steps };
             // A cosine schedule is shaped by its total: a new total would change the rates of the steps already taken.
-            if (options.Schedule == "cosine" && options.Steps != resumed.Options.Steps)
+            if (options.Schedule == LrSchedule.Cosine && options.Steps != resumed.Options.Steps)
                 throw new UserError($"The run in {folder.Path} uses a cosine schedule over {resumed.Options.Steps} steps; it can only resume to that total.");
             if (options.Steps <= resumed.Step) throw new UserError($"The run in {folder.Path} is already at step {resumed.Step}; pass a larger --steps to continue.");
         }
         else
         {
-            folder = new RunFolder(output ?? Path.Combine("runs", DateTime.Now.ToString("yyyyMMdd-HHmmss", CultureInfo.InvariantCulture) + "-" + requested.Reweight));
+            folder = new RunFolder(output ?? Path.Combine("runs", DateTime.Now.ToString("yyyyMMdd-HHmmss", CultureInfo.InvariantCulture) + "-" + OptionNames.Of(requested.Reweight)));
             if (folder.HasCheckpoint || File.Exists(folder.File(RunFolder.MetricsFile)))
                 throw new UserError($"{folder.Path} already holds a run; use --resume {folder.Path} or another --out.");
         }
@@ -56,7 +56,7 @@ public sealed class TrainRun(string device, string? output, string? resume, stri
 
         report.Line(string.Create(CultureInfo.InvariantCulture,
             $"model {options.Model}: {session.Model.ParameterCount():N0} parameters on {backend.Name}; {session.Tokenizer.Name} tokens; " +
-            $"{session.Train.Count} train / {session.Validation.Count} validation sequences of {options.SeqLen}; reweight {session.Reweighter.Name}; run folder {folder.Path}"));
+            $"{session.Train.Count} train / {session.Validation.Count} validation sequences of {options.SeqLen}; reweight {OptionNames.Of(options.Reweight)}; run folder {folder.Path}"));
 
         using var log = new RunLog(folder);
         Evaluation? before = session.Validation.Count > 0 ? session.Evaluate() : null;

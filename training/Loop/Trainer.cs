@@ -37,9 +37,7 @@ public sealed class Trainer
         _reweighter = reweighter;
         _loader = loader;
         _options = options;
-        _schedule = options.Schedule == "cosine"
-            ? new LearningRateSchedule(options.LearningRate, options.WarmupSteps, options.Steps, Cosine: true)
-            : new LearningRateSchedule(options.LearningRate, options.WarmupSteps, options.Steps, Cosine: false);
+        _schedule = new LearningRateSchedule(options.LearningRate, options.WarmupSteps, options.Steps, Cosine: options.Schedule == LrSchedule.Cosine);
     }
 
     /// <summary>Optimizer steps taken so far (the step the next call will report is this plus one).</summary>
@@ -53,7 +51,7 @@ public sealed class Trainer
         for (int i = 0; i < pool.Length; i++) pool[i] = _loader.Next();
 
         _model.Training = true;
-        var (losses, weights) = _options.PoolMode == "rescore" ? RescorePool(pool, step) : KeepGraphsPool(pool, step);
+        var (losses, weights) = _options.PoolMode == PoolMode.Rescore ? RescorePool(pool, step) : KeepGraphsPool(pool, step);
 
         float? gradNorm = _options.ClipNorm > 0 ? GradientClipping.ClipGlobalNorm(_model.Parameters(), _options.ClipNorm) : null;
         if (gradNorm is float norm && !float.IsFinite(norm))

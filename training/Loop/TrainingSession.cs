@@ -28,10 +28,13 @@ public sealed class TrainingSession : IDisposable
 
         Model = new GptModel(config, backend, options.Seed);
         var named = Model.NamedParameters().ToList();
-        Optimizer = options.Optimizer == "sgd"
-            ? new Sgd(named, momentum: 0.9f, weightDecay: options.WeightDecay)
-            : new AdamW(named, weightDecay: options.WeightDecay);
-        Reweighter = ReweighterFactory.Create(options.Reweight, options.Lambda, options.Frac, options.Portion);
+        Optimizer = options.Optimizer switch
+        {
+            OptimizerKind.Adamw => new AdamW(named, weightDecay: options.WeightDecay),
+            OptimizerKind.Sgd => new Sgd(named, momentum: 0.9f, weightDecay: options.WeightDecay),
+            _ => throw new ArgumentOutOfRangeException(nameof(options), $"Unknown optimizer {options.Optimizer}."),
+        };
+        Reweighter = ReweighterFactory.Create(options);
         Loader = new BatchLoader(Train, options.BatchSize, options.Seed);
         Trainer = new Trainer(Model, Optimizer, Reweighter, Loader, options);
     }
@@ -46,13 +49,19 @@ public sealed class TrainingSession : IDisposable
     public BatchLoader Loader { get; }
     public Trainer Trainer { get; }
 
-    public TrainerState State() => new(Trainer.StepsDone, Loader.State, Options, Model.Backend.Name);
+    public TrainerState State() =>
+        new(Trainer.StepsDone, Loader.State, Options, Model.Backend.Name, (Reweighter as IStatefulReweighter)?.SaveState());
 
     public void Save(RunFolder folder) => folder.SaveCheckpoint(Model, Optimizer, State());
 
-    /// <summary>Restores model, optimizer and data position from a run folder's checkpoint.</summary>
+    /// <summary>Restores model, optimizer, data position and the reweighter's memory from a run folder's checkpoint.</summary>
     public void Restore(RunFolder folder, TrainerState state)
     {
+        if (Reweighter is IStatefulReweighter stateful)
+            stateful.LoadState(state.ReweighterState
+                ?? throw new InvalidDataException($"{folder.File(RunFolder.TrainerFile)} lacks the {OptionNames.Of(Options.Reweight)} state it needs to resume."));
+        else if (state.ReweighterState != null)
+            throw new InvalidDataException($"{folder.File(RunFolder.TrainerFile)} holds reweighter state, but {OptionNames.Of(Options.Reweight)} keeps none.");
         folder.LoadModel(Model, state.Step);
         folder.LoadOptimizer(Optimizer, state.Step);
         Loader.State = state.Loader;
@@ -64,7 +73,7 @@ public sealed class TrainingSession : IDisposable
     {
         if (options.Instruct != null)
         {
-            var set = InstructionData.Load(options.Instruct, tokenizer, options.SeqLen, options.ValFraction, options.Padding);
+            var set = InstructionData.Load(options.Instruct, tokenizer, options.SeqLen, options.ValFraction, options.Padding, options.Template);
             return (set.Train, set.Validation);
         }
         var documents = options.Corpus != null ? TextCorpus.LoadDocuments(options.Corpus) : [TextCorpus.MobyDick()];

@@ -6,15 +6,12 @@ namespace HardFocus.Training.Reweighting;
 /// </summary>
 public interface IReweighter
 {
-    string Name { get; }
     double[] Weights(ReadOnlySpan<float> losses);
 }
 
 /// <summary>Empirical risk minimisation: every sample counts the same.</summary>
 public sealed class Erm : IReweighter
 {
-    public string Name => "erm";
-
     public double[] Weights(ReadOnlySpan<float> losses)
     {
         if (losses.IsEmpty) throw new ArgumentException("Cannot weight an empty pool.");

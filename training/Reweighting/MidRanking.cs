@@ -9,7 +9,7 @@ public sealed class MidRanking : IReweighter
 {
     public MidRanking(double fraction, int portion)
     {
-        if (!(fraction > 0 && fraction <= 1)) throw new ArgumentOutOfRangeException(nameof(fraction), $"--frac must be in (0, 1], got {fraction}.");
+        if (!(fraction > 0 && fraction <= 1)) throw new ArgumentOutOfRangeException(nameof(fraction), $"frac must be in (0, 1], got {fraction}.");
         ArgumentOutOfRangeException.ThrowIfNegative(portion);
         Fraction = fraction;
         Portion = portion;
@@ -17,7 +17,6 @@ public sealed class MidRanking : IReweighter
 
     public double Fraction { get; }
     public int Portion { get; }
-    public string Name => "midrank";
 
     public double[] Weights(ReadOnlySpan<float> losses)
     {
@@ -28,12 +27,7 @@ public sealed class MidRanking : IReweighter
             throw new InvalidOperationException($"MidRanking block is empty: portion {Portion} starts at rank {start} but the pool has {n} samples (frac {Fraction}, cap {cap}).");
         int end = Math.Min(n, start + cap);
 
-        // Stable descending order: equal losses keep pool order, so the selection is deterministic.
-        var order = new int[n];
-        for (int i = 0; i < n; i++) order[i] = i;
-        var keys = losses.ToArray();
-        Array.Sort(order, (a, b) => keys[b].CompareTo(keys[a]) is var c && c != 0 ? c : a.CompareTo(b));
-
+        var order = PoolLosses.DescendingOrder(losses);
         // A last block cut short by the pool's end still sums to 1.
         var w = new double[n];
         for (int rank = start; rank < end; rank++) w[order[rank]] = 1.0 / (end - start);

@@ -2,13 +2,16 @@ namespace HardFocus.Training.Reweighting;
 
 public static class ReweighterFactory
 {
-    public static readonly string[] Names = ["erm", "midrank", "irdro"];
-
-    public static IReweighter Create(string name, double lambda, double fraction, int portion) => name switch
+    /// <summary>The reweighter <paramref name="options"/> asks for; a new instance, so stateful ones start fresh.</summary>
+    public static IReweighter Create(TrainOptions options) => options.Reweight switch
     {
-        "erm" => new Erm(),
-        "midrank" => new MidRanking(fraction, portion),
-        "irdro" => new IrDro(lambda),
-        _ => throw new ArgumentException($"Unknown reweighting '{name}': use erm, midrank or irdro."),
+        ReweightMethod.Erm => new Erm(),
+        ReweightMethod.Midrank => new MidRanking(options.Frac, options.Portion),
+        ReweightMethod.Irdro => new IrDro(options.Lambda),
+        ReweightMethod.Cvar => new Cvar(options.Alpha),
+        ReweightMethod.TrimmedIrdro => new TrimmedIrdro(options.Lambda, options.Trim),
+        ReweightMethod.Midloss => new Midloss(options.Lambda),
+        ReweightMethod.RunningIrdro => new RunningIrdro(options.Lambda),
+        _ => throw new ArgumentOutOfRangeException(nameof(options), $"Unknown reweighting {options.Reweight}."),
     };
 }
