@@ -1,7 +1,7 @@
 using System.CommandLine;
-using System.Globalization;
 using System.Text.Json.Nodes;
 using HardFocus.Training.Data;
+using HardFocus.Training.Eval;
 
 namespace HardFocus.Training.Cli;
 
@@ -10,32 +10,94 @@ public static class EvalCommand
     public static Command Create()
     {
         var checkpoint = new Option<string>("--checkpoint") { Description = "Run folder to evaluate.", Required = true };
-        var corpus = new Option<string?>("--corpus") { Description = "Evaluate on all of this text instead of the run's validation split." };
+        var corpus = new Option<string?>("--corpus") { Description = "Evaluate on this text (a .txt file, a folder of .txt files, or .jsonl with a \"text\" field) instead of the run's own data." };
+        var split = new Option<string>("--split") { Description = "val: the held-out tail, cut as training cuts it with the run's validation fraction; all: every window, trained-on text included.", DefaultValueFactory = _ => "val" };
+        var maxSequences = new Option<int>("--max-sequences") { Description = "Score at most this many sequences, evenly spaced over the split.", DefaultValueFactory = _ => 256 };
+        var quantiles = new Option<bool>("--quantiles") { Description = "Also report the spread of per-sample losses: mean, std and quantiles from 0.01 to 0.99." };
+        var cloze = new Option<int?>("--cloze") { Description = "Also build N cloze items (which continuation follows the passage?) from the split's text and score them." };
+        var clozeContext = new Option<int>("--cloze-context") { Description = "Characters of passage before each cloze cut.", DefaultValueFactory = _ => 200 };
+        var clozeLength = new Option<int>("--cloze-length") { Description = "Characters of each cloze continuation, extended to the end of a word.", DefaultValueFactory = _ => 30 };
+        var clozeChoices = new Option<int>("--cloze-choices") { Description = "Choices per cloze item, the true continuation among them.", DefaultValueFactory = _ => 4 };
+        var seed = new Option<ulong>("--seed") { Description = "Seed for the cloze passages, distractors and answer positions.", DefaultValueFactory = _ => 1UL };
+        var writeItems = new Option<string?>("--write-items") { Description = "Write the cloze items to this .jsonl file, so other models can be scored on the same set with --choices." };
+        var choices = new Option<string?>("--choices") { Description = "Score the multiple-choice items of this .jsonl file ({\"context\", \"choices\", \"label\"} per line) and nothing else." };
         var json = new Option<bool>("--json") { Description = "Print one JSON object as the last line." };
         var device = new Option<string>("--device") { Description = $"Where to run: {string.Join(", ", Devices.Names)}.", DefaultValueFactory = _ => "auto" };
-        var command = new Command("eval", "Validation loss and perplexity of a trained model.") { checkpoint, corpus, json, device };
+        var command = new Command("eval", "Perplexity, per-sample loss spread and multiple-choice accuracy of a trained model.")
+        {
+            checkpoint, corpus, split, maxSequences, quantiles, cloze, clozeContext, clozeLength, clozeChoices, seed, writeItems, choices, json, device,
+        };
         command.SetAction(parse =>
         {
+            string? choicesPath = parse.GetValue(choices);
+            Option[] corpusOnly = [corpus, split, maxSequences, quantiles, cloze, clozeContext, clozeLength, clozeChoices, seed, writeItems];
+            if (choicesPath != null && corpusOnly.FirstOrDefault(o => parse.GetResult(o) is { Implicit: false }) is { } clash)
+                throw new UserError($"--choices scores a file on its own; {clash.Name} does not apply to it.");
+            // Parsed here rather than with AcceptOnlyFromAmong, whose message spans several lines.
+            var evalSplit = EvalSplits.Parse(parse.GetValue(split)!);
+            int? clozeCount = parse.GetValue(cloze);
+            Require(parse.GetValue(maxSequences) > 0, $"--max-sequences must be positive, got {parse.GetValue(maxSequences)}.");
+            Require(clozeCount is null or > 0, $"--cloze must be positive, got {clozeCount}.");
+            Require(parse.GetValue(clozeContext) > 0 && parse.GetValue(clozeLength) > 0, "--cloze-context and --cloze-length must be positive.");
+            Require(parse.GetValue(clozeChoices) >= 2, $"--cloze-choices must be at least 2, got {parse.GetValue(clozeChoices)}.");
+            Require(parse.GetValue(writeItems) == null || clozeCount != null, "--write-items writes the cloze items, so it needs --cloze N.");
+
             using var ckpt = Checkpoint.Load(parse.GetValue(checkpoint)!, Devices.Resolve(parse.GetValue(device)!));
             var options = ckpt.Options ?? new TrainOptions { Tokenizer = ckpt.Tokenizer.Name, SeqLen = Math.Min(128, ckpt.Model.Config.ContextLength) };
-            string? path = parse.GetValue(corpus);
-            IReadOnlyList<Sample> samples;
-            if (path != null)
-                samples = LanguageModelingData.Build(TextCorpus.LoadDocuments(path), ckpt.Tokenizer, options.SeqLen, 0).Train;
-            else if (options.Instruct != null)
-                samples = InstructionData.Load(options.Instruct, ckpt.Tokenizer, options.SeqLen, options.ValFraction, options.Padding, options.Template).Validation;
+            var report = new EvalReport();
+            if (choicesPath != null)
+            {
+                var items = ChoiceFile.Load(choicesPath);
+                report.Choices(choicesPath, MultipleChoice.Score(ckpt.Model, ckpt.Tokenizer, items, options.BatchSize), report.Json);
+            }
             else
-                samples = LanguageModelingData.Build(options.Corpus != null ? TextCorpus.LoadDocuments(options.Corpus) : [TextCorpus.MobyDick()],
-                    ckpt.Tokenizer, options.SeqLen, options.ValFraction).Validation;
-            if (samples.Count == 0) throw new UserError("There is nothing to evaluate: the split is empty.");
+            {
+                string? path = parse.GetValue(corpus);
+                if (clozeCount != null && path == null && options.Instruct != null)
+                    throw new UserError("--cloze cuts passages from plain text; for an instruction-tuned run give the text with --corpus.");
+                var windows = Windows(ckpt, options, path, evalSplit);
 
-            var result = Evaluator.Evaluate(ckpt.Model, samples, options.BatchSize);
-            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"{samples.Count} sequences, {result.Tokens} tokens: loss {result.Loss:F4}, perplexity {result.Perplexity:F2}"));
-            if (parse.GetValue(json))
-                Console.WriteLine(new JsonObject { ["val_loss"] = result.Loss, ["val_ppl"] = result.Perplexity, ["tokens"] = result.Tokens, ["sequences"] = samples.Count }.ToJsonString());
+                var scored = EvalSplits.Spread(windows, parse.GetValue(maxSequences));
+                var losses = LossDistribution.PerSampleLosses(ckpt.Model, scored, options.BatchSize);
+                report.Perplexity(evalSplit, scored.Count, windows.Count, Perplexity.FromLosses(scored, losses));
+                if (parse.GetValue(quantiles)) report.Losses(LossDistribution.Summarize(losses));
+
+                if (clozeCount is int count)
+                {
+                    // Cloze passages come from the whole split, not the capped selection: the cap is only about forward passes.
+                    var items = ClozeTask.Generate(HeldOutText.FromWindows(windows, ckpt.Tokenizer), count,
+                        parse.GetValue(clozeContext), parse.GetValue(clozeLength), parse.GetValue(clozeChoices), parse.GetValue(seed));
+                    if (parse.GetValue(writeItems) is { } itemsPath) ChoiceFile.Save(itemsPath, items);
+                    var clozeJson = new JsonObject();
+                    report.Choices("cloze", MultipleChoice.Score(ckpt.Model, ckpt.Tokenizer, items, options.BatchSize), clozeJson);
+                    report.Json["cloze"] = clozeJson;
+                }
+            }
+            foreach (var line in report.Lines) Console.WriteLine(line);
+            if (parse.GetValue(json)) Console.WriteLine(report.Json.ToJsonString());
             return 0;
         });
         return command;
+    }
+
+    /// <summary>The split of --corpus, else of the data the run trained on (its instruction file, corpus, or Moby-Dick).</summary>
+    private static IReadOnlyList<Sample> Windows(Checkpoint ckpt, TrainOptions options, string? corpus, EvalSplit split)
+    {
+        IReadOnlyList<Sample> windows;
+        if (corpus != null)
+            windows = EvalSplits.LanguageModeling(TextCorpus.LoadDocuments(corpus), ckpt.Tokenizer, options.SeqLen, options.ValFraction, split);
+        else if (options.Instruct != null)
+            windows = EvalSplits.Instruction(options.Instruct, ckpt.Tokenizer, options.SeqLen, options.ValFraction, options.Padding, options.Template, split);
+        else
+            windows = EvalSplits.LanguageModeling(options.Corpus != null ? TextCorpus.LoadDocuments(options.Corpus) : [TextCorpus.MobyDick()],
+                ckpt.Tokenizer, options.SeqLen, options.ValFraction, split);
+        if (windows.Count == 0)
+            throw new UserError($"There is nothing to evaluate: the {EvalSplits.Name(split)} split is empty (a validation fraction of {options.ValFraction} holds nothing out; try --split all).");
+        return windows;
+    }
+
+    private static void Require(bool ok, string message)
+    {
+        if (!ok) throw new UserError(message);
     }
 }
