@@ -6,7 +6,7 @@ namespace HardFocus.Tests;
 /// <summary>The hardfocus command as a user runs it: a separate process, its exit code and its output.</summary>
 public class CliTests
 {
-    private static (int Code, string Out, string Err) Run(params string[] args)
+    internal static (int Code, string Out, string Err) Run(params string[] args)
     {
         var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "hardfocus.dll"));
