@@ -6,6 +6,7 @@ using HardFocus.Training.Cli;
 var root = new RootCommand("hardfocus: train GPT decoders in managed code with hard-sample reweighting (ERM, MidRanking, IR-DRO and variants).")
 {
     TrainCommand.Create(), EvalCommand.Create(), GenerateCommand.Create(), DevicesCommand.Create(),
+    ReportCommand.Create(),
 };
 
 // `hardfocus` alone runs the main job: `train` with its defaults.
