@@ -79,7 +79,7 @@ public static class TrainCommand
                 EvalEvery = parse.GetValue(evalEvery), SaveEvery = parse.GetValue(saveEvery), EvalBatches = parse.GetValue(evalBatches),
                 ValFraction = parse.GetValue(valFraction), Padding = Pick<PaddingSide>(parse, padding),
             };
-            var run = new TrainRun(parse.GetValue(device)!, parse.GetValue(output), parse.GetValue(resume), parse.GetValue(init), parse.GetValue(steps));
+            var run = new TrainRun(Devices.Resolve(parse.GetValue(device)!), parse.GetValue(output), parse.GetValue(resume), parse.GetValue(init), parse.GetValue(steps));
             return run.Execute(options, new ConsoleReporter());
         });
         return command;

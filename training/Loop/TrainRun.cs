@@ -1,3 +1,4 @@
+using HardFocus.Engine.Backends;
 using System.Globalization;
 using HardFocus.Training.Cli;
 
@@ -15,11 +16,10 @@ public interface ITrainReporter
 /// The `train` command's flow: a new run folder (or the resumed one), validation perplexity before, steps with logs,
 /// periodic evaluation and checkpoints, a final checkpoint and perplexity after.
 /// </summary>
-public sealed class TrainRun(string device, string? output, string? resume, string? init, int? stepsOverride)
+public sealed class TrainRun(IBackend backend, string? output, string? resume, string? init, int? stepsOverride)
 {
     public int Execute(TrainOptions requested, ITrainReporter report)
     {
-        var backend = Devices.Resolve(device);
         RunFolder folder;
         TrainerState? resumed = null;
         TrainOptions options = requested;

@@ -1,0 +1,84 @@
+using System.CommandLine;
+using System.Diagnostics;
+using System.Globalization;
+using System.Text.Json.Nodes;
+using HardFocus.Training.Data;
+using HardFocus.Training.Experiment;
+
+namespace HardFocus.Training.Cli;
+
+public static class ExperimentCommand
+{
+    public const string ManifestFile = "experiment.json";
+
+    public static Command Create()
+    {
+        var preset = new Option<string>("--preset")
+        {
+            Description = "continual (the paper's light continual pre-training), instruct (instruction tuning with label noise) or smoke (both at toy size).",
+            Required = true,
+        };
+        var seeds = new Option<int>("--seeds") { Description = "Seeds per method; intervals need at least 2, the verdict 3 or more.", DefaultValueFactory = _ => 3 };
+        var device = new Option<string>("--device") { Description = $"Where to run: {string.Join(", ", Devices.Names)}.", DefaultValueFactory = _ => "auto" };
+        var scale = new Option<double>("--steps-scale") { Description = "Multiply every step count (base pretraining and each arm) by this.", DefaultValueFactory = _ => 1.0 };
+        var corpus = new Option<string?>("--corpus") { Description = "Corpus A for continual: a .txt file, a folder of .txt files, .jsonl with a \"text\" field, or builtin:NAME. Default: builtin:moby-dick." };
+        var ood = new Option<string[]>("--ood") { Description = "Out-of-domain corpora scored after continual training (same forms as --corpus; repeat the option). Default: builtin:sotu and builtin:fortunes.", AllowMultipleArgumentsPerToken = true };
+        var output = new Option<string>("--out") { Description = "Experiment folder; run the same command again to continue a killed experiment.", Required = true };
+        var command = new Command("experiment", "Compare the reweighting methods across seeds: train every arm, evaluate, write results.md, results.csv, summary.json and plots.")
+        {
+            preset, seeds, device, scale, corpus, ood, output,
+        };
+        command.SetAction(parse => Run(parse.GetValue(preset)!, parse.GetValue(seeds), parse.GetValue(device)!, parse.GetValue(scale),
+            parse.GetValue(corpus), parse.GetValue(ood), parse.GetValue(output)!, new ConsoleExperimentProgress()));
+        return command;
+    }
+
+    public static int Run(string presetName, int seeds, string device, double stepsScale, string? corpus, string[]? outOfDomain,
+        string output, IExperimentProgress progress)
+    {
+        if (seeds < 1) throw new UserError($"--seeds must be at least 1, got {seeds}.");
+        if (!(stepsScale > 0) || double.IsInfinity(stepsScale)) throw new UserError($"--steps-scale must be a positive number, got {stepsScale}.");
+        static string Absolute(string c) => c.StartsWith("builtin:", StringComparison.Ordinal) ? c : Path.GetFullPath(c);
+        var preset = ExperimentPreset.Get(presetName).Scaled(stepsScale)
+            .WithCorpora(corpus is null ? null : Absolute(corpus), outOfDomain?.Select(Absolute).ToArray());
+        if (preset.Continual is { } c)
+            foreach (string path in (string[])[c.Corpus, .. c.OutOfDomain])
+                TextCorpus.LoadDocuments(path); // a missing or empty corpus fails here, before anything is written
+        string root = Path.GetFullPath(output);
+        ClaimFolder(root, new JsonObject
+        {
+            ["preset"] = presetName, ["steps_scale"] = stepsScale,
+            ["corpus"] = preset.Continual?.Corpus, ["ood"] = preset.Continual is { } cc ? new JsonArray([.. cc.OutOfDomain.Select(o => JsonValue.Create(o))]) : null,
+        });
+
+        var backend = Devices.Resolve(device);
+        var clock = Stopwatch.StartNew();
+        var plan = ExperimentPlan.Build(preset, seeds, root);
+        Console.WriteLine($"experiment {presetName}: {plan.Arms.Count} arms ({seeds} seed(s)) on {backend.Name} in {root}");
+        var results = new ExperimentRunner(plan, backend, progress).Run();
+        var summaries = ExperimentReport.Summarize(plan, results);
+        var plots = ExperimentPlots.Draw(plan, summaries);
+        ExperimentReport.WriteAll(plan, results, summaries, plots, clock.Elapsed);
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"wrote {Path.Combine(root, "results.md")}, results.csv, summary.json and {plots.Count} plots in {clock.Elapsed.TotalMinutes:0.0} min"));
+        return 0;
+    }
+
+    /// <summary>An experiment folder belongs to one preset, step scale and set of corpora: continuing it with others would
+    /// mix arms trained differently under the same names. More or fewer seeds are fine: arms are per seed.</summary>
+    private static void ClaimFolder(string root, JsonObject identity)
+    {
+        string manifest = Path.Combine(root, ManifestFile);
+        if (File.Exists(manifest))
+        {
+            var held = JsonNode.Parse(File.ReadAllText(manifest));
+            if (!JsonNode.DeepEquals(held, identity))
+                throw new UserError($"{root} holds a different experiment ({held?.ToJsonString()}); use another --out.");
+            return;
+        }
+        if (Directory.Exists(root) && Directory.EnumerateFileSystemEntries(root).Any())
+            throw new UserError($"{root} is not empty and holds no experiment; use another --out.");
+        Directory.CreateDirectory(root);
+        RunFolder.WriteAtomically(manifest, identity.ToJsonString());
+    }
+}
