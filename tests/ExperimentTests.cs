@@ -40,7 +40,7 @@ public sealed class RecordingProgress : IExperimentProgress, IArmProgress
 public class ExperimentTests(SmokeExperimentFixture smoke) : IClassFixture<SmokeExperimentFixture>
 {
     private static readonly string[] ContinualMethods =
-        ["base", "erm", "midrank-p0", "midrank-p1", "irdro-0.05", "irdro-0.2", "irdro-1", "cvar", "trimmed-irdro", "midloss", "running-irdro",
+        ["base", "erm", "midrank-p0", "midrank-p1", "irdro-0.05", "irdro-0.1", "irdro-0.3", "cvar", "trimmed-irdro", "midloss", "running-irdro",
          "midrank-p0-pool4", "midrank-p1-pool4", "cvar-pool4"];
 
     [Fact]
@@ -81,11 +81,11 @@ public class ExperimentTests(SmokeExperimentFixture smoke) : IClassFixture<Smoke
     [Fact]
     public void Smoke_ArmsAreOrdinaryRunFolders_ThatStartFromTheirSeedsBase()
     {
-        string arm = Path.Combine(smoke.Root, "continual", "seed-2", "irdro-0.2");
+        string arm = Path.Combine(smoke.Root, "continual", "seed-2", "irdro-0.1");
         foreach (var file in new[] { "config.json", "model.safetensors", "trainer.json", "metrics.jsonl", "samples.jsonl", ExperimentRunner.EvalFile })
             Assert.True(File.Exists(Path.Combine(arm, file)), file);
         string baseLog = File.ReadAllText(Path.Combine(smoke.Root, "experiment.log"));
-        Assert.Contains("continual seed 2 irdro-0.2", baseLog);
+        Assert.Contains("continual seed 2 irdro-0.1", baseLog);
         Assert.Equal(2 * 14 + 2 * 2 * 3, smoke.FirstRun.Trained.Count);
         Assert.Equal(smoke.FirstRun.Trained.Count, smoke.FirstRun.Evaluated);
     }

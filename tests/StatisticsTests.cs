@@ -21,8 +21,9 @@ public class StatisticsTests
         Assert.Equal(2.0, d.Mean, 12);
         Assert.Equal(2.0 - 4.303 / Math.Sqrt(3), d.Low, 9);
         Assert.Equal(2.0 + 4.303 / Math.Sqrt(3), d.High, 9);
-        Assert.True(d.ExcludesZero);
-        Assert.False(Statistics.Paired([1.0, 3.0], [2.0, 2.0]).ExcludesZero);
+        Assert.False(d.ExcludesZero);
+        Assert.True(Statistics.Paired([12.0, 12.1, 11.9], [10.0, 10.0, 10.0]).ExcludesZero);
+        Assert.True(Statistics.Paired([8.0, 7.9, 8.1], [10.0, 10.0, 10.0]).ExcludesZero);
         Assert.False(Statistics.Paired([5.0], [1.0]).ExcludesZero);
     }
 

@@ -75,10 +75,10 @@ public sealed record ExperimentPreset(string Name, string Description, Continual
             new("erm", ReweightMethod.Erm),
             midrank0, midrank1,
             new("irdro-0.05", ReweightMethod.Irdro, Lambda: 0.05),
-            new("irdro-0.2", ReweightMethod.Irdro, Lambda: 0.2),
-            new("irdro-1", ReweightMethod.Irdro, Lambda: 1.0),
+            new("irdro-0.1", ReweightMethod.Irdro, Lambda: 0.1),
+            new("irdro-0.3", ReweightMethod.Irdro, Lambda: 0.3),
             cvar,
-            new("trimmed-irdro", ReweightMethod.TrimmedIrdro, Lambda: 0.2, Trim: 0.125),
+            new("trimmed-irdro", ReweightMethod.TrimmedIrdro, Lambda: 0.1, Trim: 0.125),
             new("midloss", ReweightMethod.Midloss, Lambda: 0.5),
             new("running-irdro", ReweightMethod.RunningIrdro, Lambda: 1.0),
             midrank0.EqualSamples(0.25), midrank1.EqualSamples(0.25), cvar.EqualSamples(0.25),
@@ -101,8 +101,8 @@ public sealed record ExperimentPreset(string Name, string Description, Continual
 
     private static readonly ContinualSetup ContinualFull = new(
         Corpus: "builtin:moby-dick",
-        Model: new GptConfig { VocabSize = 256, ContextLength = 128, Layers = 4, Heads = 4, Width = 256 },
-        SeqLen: 128, BatchSize: 8, BaseSteps: 800, BaseLearningRate: 1e-3f, Steps: 100, LearningRate: 3e-4f, EvalEvery: 20,
+        Model: new GptConfig { VocabSize = 256, ContextLength = 128, Layers = 4, Heads = 4, Width = 128 },
+        SeqLen: 128, BatchSize: 8, BaseSteps: 800, BaseLearningRate: 2e-3f, Steps: 100, LearningRate: 3e-4f, EvalEvery: 20,
         BaseShare: 0.7, HeldOutShare: 0.15, OutOfDomain: ["builtin:sotu", "builtin:fortunes"], OutOfDomainWindows: 256,
         ClozeItems: 300, ClozeContextChars: 90, ClozeContinuationChars: 30, Methods: ContinualMethods());
 
@@ -114,8 +114,8 @@ public sealed record ExperimentPreset(string Name, string Description, Continual
     };
 
     private static readonly InstructSetup InstructFull = new(
-        Model: new GptConfig { VocabSize = 256, ContextLength = 32, Layers = 4, Heads = 4, Width = 128 },
-        SeqLen: 32, BatchSize: 32, Steps: 300, LearningRate: 2e-3f, WarmupSteps: 20, EvalEvery: 50,
+        Model: new GptConfig { VocabSize = 256, ContextLength = 32, Layers = 2, Heads = 4, Width = 128 },
+        SeqLen: 32, BatchSize: 32, Steps: 400, LearningRate: 3e-3f, WarmupSteps: 20, EvalEvery: 100,
         TrainExamples: 6000, TestExamples: 500, NoiseRates: [0, 0.1, 0.3], Methods: InstructMethods());
 
     private static readonly InstructSetup InstructSmoke = InstructFull with
