@@ -29,6 +29,12 @@ public class CliTests
     [InlineData("train", "--corpus", "/no/such/file.txt")]
     [InlineData("eval", "--checkpoint", "/no/such/run")]
     [InlineData("train", "--batch-size", "0")]
+    [InlineData("experiment", "--preset", "huge", "--out", "/no/such/experiment")]
+    [InlineData("experiment", "--preset", "smoke", "--seeds", "0", "--out", "/no/such/experiment")]
+    [InlineData("experiment", "--preset", "smoke", "--steps-scale", "-1", "--out", "/no/such/experiment")]
+    [InlineData("experiment", "--preset", "continual", "--corpus", "/no/such/file.txt", "--out", "/no/such/experiment")]
+    [InlineData("experiment", "--preset", "smoke", "--ood", "builtin:brown", "--out", "/no/such/experiment")]
+    [InlineData("experiment", "--preset", "smoke")]
     public void BadInput_GivesOneLineAndExitCode2(params string[] args)
     {
         var (code, _, err) = Run(args);
@@ -36,6 +42,24 @@ public class CliTests
         var lines = err.Split('\n', StringSplitOptions.RemoveEmptyEntries);
         Assert.Single(lines);
         Assert.StartsWith("error:", lines[0]);
+    }
+
+    [Theory]
+    [InlineData("{\"preset\":\"continual\",\"steps_scale\":1}", "holds a different experiment")]
+    [InlineData(null, "is not empty and holds no experiment")]
+    public void ExperimentFolderHoldingSomethingElse_IsRefused(string? manifest, string expected)
+    {
+        string dir = Directory.CreateTempSubdirectory("hardfocus-cli-exp-").FullName;
+        try
+        {
+            File.WriteAllText(Path.Combine(dir, manifest == null ? "notes.txt" : "experiment.json"), manifest ?? "mine");
+            var (code, _, err) = Run("experiment", "--preset", "smoke", "--out", dir);
+            Assert.Equal(2, code);
+            Assert.StartsWith("error:", err.Trim());
+            Assert.Contains(expected, err);
+            Assert.Single(Directory.GetFileSystemEntries(dir));
+        }
+        finally { Directory.Delete(dir, recursive: true); }
     }
 
     [Fact]

@@ -71,6 +71,17 @@ public class EvalCliTests : IDisposable
     }
 
     [Fact]
+    public void LossHistogram_DrawsTheScoredSequencesLosses()
+    {
+        string png = Path.Combine(_dir, "losses.png");
+        var (code, output, err) = CliTests.Run("eval", "--checkpoint", _run, "--max-sequences", "24", "--loss-histogram", png, "--json");
+        Assert.True(code == 0, err);
+        Assert.Equal(png, LastJson(output).GetProperty("loss_histogram").GetString());
+        var bytes = File.ReadAllBytes(png);
+        Assert.Equal(new byte[] { 0x89, (byte)'P', (byte)'N', (byte)'G' }, bytes[..4]);
+    }
+
+    [Fact]
     public void ClozeItemsWrittenByOneRunScoreTheSameThroughChoices()
     {
         string items = Path.Combine(_dir, "cloze.jsonl");

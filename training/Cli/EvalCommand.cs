@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Text.Json.Nodes;
 using HardFocus.Training.Data;
 using HardFocus.Training.Eval;
+using HardFocus.Training.Plots;
 
 namespace HardFocus.Training.Cli;
 
@@ -21,16 +22,18 @@ public static class EvalCommand
         var seed = new Option<ulong>("--seed") { Description = "Seed for the cloze passages, distractors and answer positions.", DefaultValueFactory = _ => 1UL };
         var writeItems = new Option<string?>("--write-items") { Description = "Write the cloze items to this .jsonl file, so other models can be scored on the same set with --choices." };
         var choices = new Option<string?>("--choices") { Description = "Score the multiple-choice items of this .jsonl file ({\"context\", \"choices\", \"label\"} per line) and nothing else." };
+        var histogram = new Option<string?>("--loss-histogram") { Description = "Also draw the per-sample losses of the scored sequences as a histogram into this .png file." };
         var json = new Option<bool>("--json") { Description = "Print one JSON object as the last line." };
         var device = new Option<string>("--device") { Description = $"Where to run: {string.Join(", ", Devices.Names)}.", DefaultValueFactory = _ => "auto" };
         var command = new Command("eval", "Perplexity, per-sample loss spread and multiple-choice accuracy of a trained model.")
         {
-            checkpoint, corpus, split, maxSequences, quantiles, cloze, clozeContext, clozeLength, clozeChoices, seed, writeItems, choices, json, device,
+            checkpoint, corpus, split, maxSequences, quantiles, histogram, cloze, clozeContext, clozeLength, clozeChoices, seed, writeItems, choices, json,
+            device,
         };
         command.SetAction(parse =>
         {
             string? choicesPath = parse.GetValue(choices);
-            Option[] corpusOnly = [corpus, split, maxSequences, quantiles, cloze, clozeContext, clozeLength, clozeChoices, seed, writeItems];
+            Option[] corpusOnly = [corpus, split, maxSequences, quantiles, histogram, cloze, clozeContext, clozeLength, clozeChoices, seed, writeItems];
             if (choicesPath != null && corpusOnly.FirstOrDefault(o => parse.GetResult(o) is { Implicit: false }) is { } clash)
                 throw new UserError($"--choices scores a file on its own; {clash.Name} does not apply to it.");
             // Parsed here rather than with AcceptOnlyFromAmong, whose message spans several lines.
@@ -61,6 +64,12 @@ public static class EvalCommand
                 var losses = LossDistribution.PerSampleLosses(ckpt.Model, scored, options.BatchSize);
                 report.Perplexity(evalSplit, scored.Count, windows.Count, Perplexity.FromLosses(scored, losses));
                 if (parse.GetValue(quantiles)) report.Losses(LossDistribution.Summarize(losses));
+                if (parse.GetValue(histogram) is { } png)
+                {
+                    Charts.LossHistogram(png, $"Per-sample loss of {Path.GetFileName(Path.TrimEndingDirectorySeparator(parse.GetValue(checkpoint)!))} " +
+                        $"({EvalSplits.Name(evalSplit)} split, {scored.Count} sequences)", losses);
+                    report.Histogram(png);
+                }
 
                 if (clozeCount is int count)
                 {

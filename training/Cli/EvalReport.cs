@@ -36,6 +36,12 @@ internal sealed class EvalReport
         Json["loss_quantiles"] = table;
     }
 
+    public void Histogram(string path)
+    {
+        _lines.Add($"loss histogram: {path}");
+        Json["loss_histogram"] = path;
+    }
+
     /// <summary>A multiple-choice result under <paramref name="name"/> ("cloze", or the scored file for --choices).</summary>
     public void Choices(string name, MultipleChoiceResult result, JsonObject into)
     {
