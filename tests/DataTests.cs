@@ -8,16 +8,6 @@ namespace HardFocus.Tests;
 
 public class DataTests : IDisposable
 {
-    /// <summary>Space-separated integers are the tokens, so every token can carry its own position in the stream.</summary>
-    private sealed class NumberTokenizer : ITokenizer
-    {
-        public string Name => "numbers";
-        public int VocabSize => 100_000;
-        public int EndOfText => 0;
-        public int[] Encode(string text) => text.Split(' ', StringSplitOptions.RemoveEmptyEntries).Select(int.Parse).ToArray();
-        public string Decode(ReadOnlySpan<int> ids) => string.Join(' ', ids.ToArray());
-    }
-
     private readonly string _dir = Directory.CreateTempSubdirectory("hardfocus-data-").FullName;
 
     public void Dispose() => Directory.Delete(_dir, recursive: true);

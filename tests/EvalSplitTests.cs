@@ -9,16 +9,6 @@ namespace HardFocus.Tests;
 
 public class EvalSplitTests
 {
-    /// <summary>Space-separated integers are the tokens, so each window shows where in the stream it came from.</summary>
-    private sealed class NumberTokenizer : ITokenizer
-    {
-        public string Name => "numbers";
-        public int VocabSize => 100_000;
-        public int EndOfText => 0;
-        public int[] Encode(string text) => text.Split(' ', StringSplitOptions.RemoveEmptyEntries).Select(int.Parse).ToArray();
-        public string Decode(ReadOnlySpan<int> ids) => string.Join(' ', ids.ToArray());
-    }
-
     private static string Numbers(int from, int count) => string.Join(' ', Enumerable.Range(from, count));
 
     [Fact]
