@@ -40,8 +40,8 @@ public sealed class RecordingProgress : IExperimentProgress, IArmProgress
 public class ExperimentTests(SmokeExperimentFixture smoke) : IClassFixture<SmokeExperimentFixture>
 {
     private static readonly string[] ContinualMethods =
-        ["base", "erm", "midrank-p0", "midrank-p1", "irdro-0.05", "irdro-0.1", "irdro-0.3", "cvar", "trimmed-irdro", "midloss", "running-irdro",
-         "midrank-p0-pool4", "midrank-p1-pool4", "cvar-pool4"];
+        ["base", "erm", "midrank-p0", "midrank-p1", "irdro-0.05", "irdro-0.1", "irdro-0.3", "cvar-0.3", "trimmed-irdro", "midloss", "running-irdro",
+         "midrank-p0-pool4", "midrank-p1-pool4", "cvar-0.3-pool3"];
 
     [Fact]
     public void Smoke_WritesEveryResultFile_WithEveryMethod()
@@ -94,7 +94,7 @@ public class ExperimentTests(SmokeExperimentFixture smoke) : IClassFixture<Smoke
     public void SecondInvocation_RerunsNothing_AndContinuesWhatWasCutShort()
     {
         // Simulate a kill: one arm lost its evaluation, another never reached its first checkpoint.
-        string evaluatedOnly = Path.Combine(smoke.Root, "continual", "seed-1", "cvar");
+        string evaluatedOnly = Path.Combine(smoke.Root, "continual", "seed-1", "cvar-0.3");
         string restarted = Path.Combine(smoke.Root, "instruct", "noise-30", "seed-2", "midrank-p1");
         var untouched = Path.Combine(smoke.Root, "continual", "seed-1", "erm", "model.safetensors");
         var stamp = File.GetLastWriteTimeUtc(untouched);

@@ -63,13 +63,14 @@ public sealed record ExperimentPreset(string Name, string Description, Continual
         };
     }
 
-    /// <summary>Every method of the continual comparison. MidRanking and CVaR keep a quarter of each pool, so they also run
-    /// with pools four times larger: the same samples in the gradient as ERM, rather than a quarter of them.</summary>
+    /// <summary>Every method of the continual comparison. MidRanking keeps a quarter of each pool and CVaR about a third, so
+    /// they also run with pools 4 and 3 times larger: about the same samples in the gradient as ERM, not a fraction.</summary>
     private static Method[] ContinualMethods()
     {
         var midrank0 = new Method("midrank-p0", ReweightMethod.Midrank, Portion: 0);
         var midrank1 = new Method("midrank-p1", ReweightMethod.Midrank, Portion: 1);
-        var cvar = new Method("cvar", ReweightMethod.Cvar, Alpha: 0.25);
+        // alpha 0.3: with alpha·n an integer (0.25 of 8) CVaR's weights are exactly midrank-p0's.
+        var cvar = new Method("cvar-0.3", ReweightMethod.Cvar, Alpha: 0.3);
         return
         [
             new("erm", ReweightMethod.Erm),
@@ -81,7 +82,7 @@ public sealed record ExperimentPreset(string Name, string Description, Continual
             new("trimmed-irdro", ReweightMethod.TrimmedIrdro, Lambda: 0.1, Trim: 0.125),
             new("midloss", ReweightMethod.Midloss, Lambda: 0.5),
             new("running-irdro", ReweightMethod.RunningIrdro, Lambda: 1.0),
-            midrank0.EqualSamples(0.25), midrank1.EqualSamples(0.25), cvar.EqualSamples(0.25),
+            midrank0.EqualSamples(0.25), midrank1.EqualSamples(0.25), cvar.EqualSamples(0.3),
         ];
     }
 
@@ -93,7 +94,7 @@ public sealed record ExperimentPreset(string Name, string Description, Continual
         new("midrank-p0", ReweightMethod.Midrank, Portion: 0),
         new("midrank-p1", ReweightMethod.Midrank, Portion: 1),
         new("irdro-0.2", ReweightMethod.Irdro, Lambda: 0.2),
-        new("cvar", ReweightMethod.Cvar, Alpha: 0.25),
+        new("cvar-0.3", ReweightMethod.Cvar, Alpha: 0.3),
         new("trimmed-irdro", ReweightMethod.TrimmedIrdro, Lambda: 0.2, Trim: 0.125),
         new("midloss", ReweightMethod.Midloss, Lambda: 0.5),
         new("running-irdro", ReweightMethod.RunningIrdro, Lambda: 1.0),
