@@ -35,6 +35,16 @@ public sealed class RunLog : IDisposable
         }.ToJsonString());
     }
 
+    /// <summary>A skipped step: a metrics row only, marked "skipped", with how many steps in a row have been skipped.
+    /// It carries no "loss", so readers that take rows with a loss as training steps pass over it; its step is the one
+    /// that was tried, and the next row tries the same step again.</summary>
+    public void Skipped(StepResult r, int inARow)
+    {
+        var row = new JsonObject { ["step"] = r.Step, ["skipped"] = true, ["skipped_in_a_row"] = inARow, ["mean_loss"] = Finite(r.MeanLoss), ["lr"] = r.LearningRate };
+        if (r.GradNorm is float g) row["grad_norm"] = Finite(g);
+        _metrics.WriteLine(row.ToJsonString());
+    }
+
     public void Eval(int step, Evaluation e) =>
         _metrics.WriteLine(new JsonObject { ["step"] = step, ["val_loss"] = Finite(e.Loss), ["val_ppl"] = Finite(e.Perplexity) }.ToJsonString());
 

@@ -45,6 +45,8 @@ public sealed record TrainOptions
     public ulong Seed { get; init; } = 1;
     public int EvalEvery { get; init; } = 100;
     public int SaveEvery { get; init; } = 100;
+    /// <summary>Consecutive steps with a non-finite loss or gradient norm that are skipped before the run stops.</summary>
+    public int MaxBadSteps { get; init; }
     public int EvalBatches { get; init; } = 16;
     public double ValFraction { get; init; } = 0.05;
     public PaddingSide Padding { get; init; } = PaddingSide.Left;
@@ -60,6 +62,7 @@ public sealed record TrainOptions
         Require(WarmupSteps >= 0, $"--warmup must not be negative, got {WarmupSteps}.");
         Require(ClipNorm >= 0, $"--clip-norm must not be negative, got {ClipNorm}.");
         Require(EvalEvery >= 0 && SaveEvery >= 0, "--eval-every and --save-every must not be negative.");
+        Require(MaxBadSteps >= 0, $"--max-bad-steps must not be negative, got {MaxBadSteps}.");
         Require(ValFraction is >= 0 and < 1, $"--val-fraction must be in [0, 1), got {ValFraction}.");
         Require(Corpus == null || Instruct == null, "Give either --corpus or --instruct, not both.");
         // Checked whatever --reweight is, so a typo in an unused knob is still caught.

@@ -8,9 +8,11 @@ using HardFocus.Training.Reweighting;
 
 namespace HardFocus.Training;
 
-/// <summary>What one optimizer step did: the pool's losses and weights in pool order, and the step's objective.</summary>
+/// <summary>What one optimizer step did: the pool's losses and weights in pool order, and the step's objective.
+/// A <paramref name="Skipped"/> step had a non-finite loss or gradient norm: it has no weights and no objective (NaN),
+/// and made no optimizer update.</summary>
 public sealed record StepResult(int Step, float Objective, float MeanLoss, float LearningRate, float[] Losses, double[] Weights,
-    int Tokens, double Seconds, float? GradNorm)
+    int Tokens, double Seconds, float? GradNorm, bool Skipped = false)
 {
     public double TokensPerSecond => Seconds > 0 ? Tokens / Seconds : 0;
 }
@@ -19,7 +21,9 @@ public sealed record StepResult(int Step, float Objective, float MeanLoss, float
 /// One optimizer step per pool of <c>Patience</c> micro-batches: per-sample losses, weights from the reweighter over
 /// the whole pool (only those losses travel to the host), backward of sum_i w_i l_i with the weights as constants,
 /// optional clipping, then the optimizer. Dropout seeds derive from (seed, step, micro-batch), so a run is a pure
-/// function of its options and data position, which is what makes resuming exact.
+/// function of its options and data position, which is what makes resuming exact. A pool whose loss or gradient norm
+/// is not finite is skipped: no update, gradients zeroed, and the step number is not used up, so the next call tries
+/// the same step on the next pool. Whether to go on after that is the caller's decision.
 /// </summary>
 public sealed class Trainer
 {
@@ -52,30 +56,34 @@ public sealed class Trainer
 
         _model.Training = true;
         var (losses, weights) = _options.PoolMode == PoolMode.Rescore ? RescorePool(pool, step) : KeepGraphsPool(pool, step);
-
-        float? gradNorm = _options.ClipNorm > 0 ? GradientClipping.ClipGlobalNorm(_model.Parameters(), _options.ClipNorm) : null;
-        if (gradNorm is float norm && !float.IsFinite(norm))
-        {
-            _model.ZeroGrad();
-            throw new InvalidOperationException($"Training diverged at step {step}: the gradient norm is {norm}.");
-        }
         float lr = _schedule.At(step);
-        _optimizer.Step(lr);
+        int tokens = pool.Sum(batch => batch.Sum(s => s.Input.Length));
+
+        // The norm is read only when it is needed: it costs a pass over the gradients and a value back from the device.
+        float? gradNorm = weights == null ? null
+            : _options.ClipNorm > 0 ? GradientClipping.ClipGlobalNorm(_model.Parameters(), _options.ClipNorm)
+            : _options.MaxBadSteps > 0 ? GradientClipping.GlobalNorm(_model.Parameters())
+            : null;
+        bool skipped = weights == null || gradNorm is float norm && !float.IsFinite(norm);
+        if (!skipped) _optimizer.Step(lr);
         _model.ZeroGrad();
+        if (skipped)
+            return new StepResult(step, float.NaN, losses.Average(), lr, losses, [], tokens, clock.Elapsed.TotalSeconds, gradNorm, Skipped: true);
 
         double objective = 0;
-        for (int i = 0; i < losses.Length; i++) objective += weights[i] * losses[i];
-        int tokens = pool.Sum(batch => batch.Sum(s => s.Input.Length));
-        return new StepResult(step, (float)objective, losses.Average(), lr, losses, weights, tokens, clock.Elapsed.TotalSeconds, gradNorm);
+        for (int i = 0; i < losses.Length; i++) objective += weights![i] * losses[i];
+        return new StepResult(step, (float)objective, losses.Average(), lr, losses, weights!, tokens, clock.Elapsed.TotalSeconds, gradNorm);
     }
 
-    /// <summary>One forward per micro-batch; all P graphs stay alive until the pool's weights are known.</summary>
-    private (float[] Losses, double[] Weights) KeepGraphsPool(Sample[][] pool, int step)
+    /// <summary>One forward per micro-batch; all P graphs stay alive until the pool's weights are known. Null weights
+    /// (and no backward) when a loss is not finite: reweighters refuse such pools, and the step is skipped.</summary>
+    private (float[] Losses, double[]? Weights) KeepGraphsPool(Sample[][] pool, int step)
     {
         using var scope = TensorScope.Begin();
         var perSample = new Tensor[pool.Length];
         for (int i = 0; i < pool.Length; i++) perSample[i] = Forward(pool[i], step, i);
         var losses = perSample.SelectMany(t => t.ToArray()).ToArray();
+        if (!losses.All(float.IsFinite)) return (losses, null);
         var weights = _reweighter.Weights(losses);
         for (int i = 0; i < pool.Length; i++) BackwardWeighted(perSample[i], weights, i * _options.BatchSize);
         return (losses, weights);
@@ -83,7 +91,7 @@ public sealed class Trainer
 
     /// <summary>Scores the pool without gradients, then reruns each micro-batch with gradients: one graph in memory,
     /// two forwards. Deterministic kernels and per-micro-batch dropout seeds make both passes see the same losses.</summary>
-    private (float[] Losses, double[] Weights) RescorePool(Sample[][] pool, int step)
+    private (float[] Losses, double[]? Weights) RescorePool(Sample[][] pool, int step)
     {
         var losses = new List<float>();
         for (int i = 0; i < pool.Length; i++)
@@ -92,6 +100,7 @@ public sealed class Trainer
             using var scope = TensorScope.Begin();
             losses.AddRange(Forward(pool[i], step, i).ToArray());
         }
+        if (!losses.All(float.IsFinite)) return (losses.ToArray(), null);
         var weights = _reweighter.Weights(losses.ToArray());
         for (int i = 0; i < pool.Length; i++)
         {
