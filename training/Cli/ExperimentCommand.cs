@@ -28,13 +28,17 @@ public static class ExperimentCommand
         {
             preset, seeds, device, scale, corpus, ood, output,
         };
-        command.SetAction(parse => Run(parse.GetValue(preset)!, parse.GetValue(seeds), parse.GetValue(device)!, parse.GetValue(scale),
-            parse.GetValue(corpus), parse.GetValue(ood), parse.GetValue(output)!, new ConsoleExperimentProgress()));
+        command.SetAction(parse =>
+        {
+            using var ctrlC = new CtrlC("stopping after the current arm's step to save its checkpoint");
+            return Run(parse.GetValue(preset)!, parse.GetValue(seeds), parse.GetValue(device)!, parse.GetValue(scale),
+                parse.GetValue(corpus), parse.GetValue(ood), parse.GetValue(output)!, new ConsoleExperimentProgress(), ctrlC.Token);
+        });
         return command;
     }
 
     public static int Run(string presetName, int seeds, string device, double stepsScale, string? corpus, string[]? outOfDomain,
-        string output, IExperimentProgress progress)
+        string output, IExperimentProgress progress, CancellationToken stop = default)
     {
         if (seeds < 1) throw new UserError($"--seeds must be at least 1, got {seeds}.");
         if (!(stepsScale > 0) || double.IsInfinity(stepsScale)) throw new UserError($"--steps-scale must be a positive number, got {stepsScale}.");
@@ -51,11 +55,22 @@ public static class ExperimentCommand
             ["corpus"] = preset.Continual?.Corpus, ["ood"] = preset.Continual is { } cc ? new JsonArray([.. cc.OutOfDomain.Select(o => JsonValue.Create(o))]) : null,
         });
 
+        using var held = RunLock.Acquire(root); // one experiment process per folder: two would train the same arms
+
         var backend = Devices.Resolve(device);
         var clock = Stopwatch.StartNew();
         var plan = ExperimentPlan.Build(preset, seeds, root);
         Console.WriteLine($"experiment {presetName}: {plan.Arms.Count} arms ({seeds} seed(s)) on {backend.Name} in {root}");
-        var results = new ExperimentRunner(plan, backend, progress).Run();
+        IReadOnlyList<ArmResult> results;
+        try
+        {
+            results = new ExperimentRunner(plan, backend, progress).Run(stop);
+        }
+        catch (OperationCanceledException) when (stop.IsCancellationRequested)
+        {
+            Console.WriteLine($"interrupted: finished arms and the current arm's checkpoint are kept in {root}; run the same command again to continue.");
+            return TrainRun.InterruptedExitCode;
+        }
         var summaries = ExperimentReport.Summarize(plan, results);
         var plots = ExperimentPlots.Draw(plan, summaries);
         ExperimentReport.WriteAll(plan, results, summaries, plots, clock.Elapsed);

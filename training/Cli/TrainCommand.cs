@@ -50,10 +50,16 @@ public static class TrainCommand
         var dropout = Opt("--dropout", "Dropout probability while training (0 = off, GPT-2 used 0.1).", Defaults.Dropout);
         var device = Opt("--device", $"Where to run: {string.Join(", ", Devices.Names)}.", "auto");
         var seed = Opt("--seed", "Seed for initialisation, shuffling and dropout.", Defaults.Seed);
-        var output = new Option<string?>("--out") { Description = "Run folder to create (default runs/<time>-<reweight>)." };
+        var output = new Option<string?>("--out") { Description = "Run folder to create: missing or empty (default runs/<time>-<reweight>)." };
+        var overwrite = new Option<bool>("--overwrite") { Description = "Empty the --out folder first when it holds a run, or what a failed run left behind." };
         var resume = new Option<string?>("--resume") { Description = "Continue the run in this folder exactly where its checkpoint left off." };
         var evalEvery = Opt("--eval-every", "Evaluate on the validation split every N steps (0 = only before and after).", Defaults.EvalEvery);
         var saveEvery = Opt("--save-every", "Write a checkpoint every N steps (0 = only at the end).", Defaults.SaveEvery);
+        var maxBadSteps = new Option<int?>("--max-bad-steps")
+        {
+            Description = $"Skip up to N steps in a row whose loss or gradient norm is not finite (no update; logged in metrics.jsonl) before stopping " +
+                $"(default {Defaults.MaxBadSteps}; with --resume, overrides the run's). Above 0 it reads the gradient norm every step.",
+        };
         var evalBatches = Opt("--eval-batches", "Validation batches per evaluation.", Defaults.EvalBatches);
         var valFraction = Opt("--val-fraction", "Share of the data held out for validation.", Defaults.ValFraction);
         var padding = Choice("--padding", "Where instruction examples are padded: left (the reference) or right.", Defaults.Padding);
@@ -61,8 +67,8 @@ public static class TrainCommand
         var command = new Command("train", "Train a GPT decoder with per-sample losses and hard-sample reweighting.")
         {
             corpus, instruct, template, model, init, tokenizer, reweight, lambda, frac, portion, alpha, trim, patience, poolMode, steps, batch, seqLen, lr,
-            schedule, warmup, optimizer, weightDecay, clip, dropout, device, seed, output, resume, evalEvery, saveEvery, evalBatches,
-            valFraction, padding,
+            schedule, warmup, optimizer, weightDecay, clip, dropout, device, seed, output, overwrite, resume, evalEvery, saveEvery, maxBadSteps,
+            evalBatches, valFraction, padding,
         };
         command.SetAction(parse =>
         {
@@ -76,11 +82,14 @@ public static class TrainCommand
                 SeqLen = parse.GetValue(seqLen) ?? DefaultSequenceLength(parse.GetValue(model)!), LearningRate = parse.GetValue(lr),
                 Schedule = Pick<LrSchedule>(parse, schedule), WarmupSteps = parse.GetValue(warmup), Optimizer = Pick<OptimizerKind>(parse, optimizer),
                 WeightDecay = parse.GetValue(weightDecay), ClipNorm = parse.GetValue(clip), Dropout = parse.GetValue(dropout), Seed = parse.GetValue(seed),
-                EvalEvery = parse.GetValue(evalEvery), SaveEvery = parse.GetValue(saveEvery), EvalBatches = parse.GetValue(evalBatches),
+                EvalEvery = parse.GetValue(evalEvery), SaveEvery = parse.GetValue(saveEvery), MaxBadSteps = parse.GetValue(maxBadSteps) ?? Defaults.MaxBadSteps,
+                EvalBatches = parse.GetValue(evalBatches),
                 ValFraction = parse.GetValue(valFraction), Padding = Pick<PaddingSide>(parse, padding),
             };
-            var run = new TrainRun(Devices.Resolve(parse.GetValue(device)!), parse.GetValue(output), parse.GetValue(resume), parse.GetValue(init), parse.GetValue(steps));
-            return run.Execute(options, new ConsoleReporter());
+            var run = new TrainRun(Devices.Resolve(parse.GetValue(device)!), parse.GetValue(output), parse.GetValue(resume), parse.GetValue(init), parse.GetValue(steps),
+                parse.GetValue(overwrite), parse.GetValue(maxBadSteps));
+            using var ctrlC = new CtrlC("stopping after this step to save a checkpoint");
+            return run.Execute(options, new ConsoleReporter(), ctrlC.Token);
         });
         return command;
     }

@@ -15,6 +15,8 @@ public sealed record ArmResult(string Setting, string Method, int Seed, IReadOnl
 /// Runs an experiment's arms in order, each to completion: train (or resume) its run folder, then evaluate it into
 /// eval.json. An arm with an eval.json is done and never rerun; one with a checkpoint short of its steps resumes
 /// exactly; one that died before its first checkpoint starts again. So a killed experiment continues where it stopped.
+/// A request on <c>stop</c> (Ctrl-C) ends the current arm's training after its step, with a checkpoint, and throws
+/// <see cref="OperationCanceledException"/> before the next arm or evaluation begins.
 /// </summary>
 public sealed class ExperimentRunner(ExperimentPlan plan, IBackend backend, IExperimentProgress progress)
 {
@@ -23,7 +25,7 @@ public sealed class ExperimentRunner(ExperimentPlan plan, IBackend backend, IExp
     private readonly ITokenizer _tokenizer = TokenizerFactory.Create("bytes");
     private readonly Dictionary<string, IArmEvaluation> _evaluations = new();
 
-    public IReadOnlyList<ArmResult> Run()
+    public IReadOnlyList<ArmResult> Run(CancellationToken stop = default)
     {
         var results = new List<ArmResult>();
         var clock = new ProgressClock(plan.Arms.Sum(a => a.Cost * (a.Options.Steps - StepsDone(a)) / a.Options.Steps));
@@ -35,7 +37,9 @@ public sealed class ExperimentRunner(ExperimentPlan plan, IBackend backend, IExp
                 string label = $"[{i + 1}/{plan.Arms.Count}] {arm.Setting} seed {arm.Seed} {arm.Name}";
                 if (!Done(arm))
                 {
-                    Train(arm, label, clock, report);
+                    stop.ThrowIfCancellationRequested();
+                    Train(arm, label, clock, report, stop);
+                    stop.ThrowIfCancellationRequested();
                     Evaluate(arm, label, report);
                 }
                 results.Add(Read(arm));
@@ -53,7 +57,7 @@ public sealed class ExperimentRunner(ExperimentPlan plan, IBackend backend, IExp
         return folder.HasCheckpoint ? Math.Min(arm.Options.Steps, folder.LoadTrainerState().Step) : 0;
     }
 
-    private void Train(Arm arm, string label, ProgressClock clock, IArmProgress report)
+    private void Train(Arm arm, string label, ProgressClock clock, IArmProgress report, CancellationToken stop)
     {
         int from = StepsDone(arm);
         if (from == 0 && Directory.Exists(arm.Folder))
@@ -66,7 +70,7 @@ public sealed class ExperimentRunner(ExperimentPlan plan, IBackend backend, IExp
             var run = from > 0
                 ? new TrainRun(backend, output: null, resume: arm.Folder, init: null, stepsOverride: null)
                 : new TrainRun(backend, output: arm.Folder, resume: null, init: arm.Init, stepsOverride: null);
-            run.Execute(arm.Options, reporter);
+            run.Execute(arm.Options, reporter, stop);
         }
         clock.Finished(arm, from);
     }

@@ -13,31 +13,48 @@ public interface ITrainReporter
 }
 
 /// <summary>
-/// The `train` command's flow: a new run folder (or the resumed one), validation perplexity before, steps with logs,
-/// periodic evaluation and checkpoints, a final checkpoint and perplexity after.
+/// The `train` command's flow: a new run folder (or the resumed one), held under its lock; validation perplexity
+/// before, steps with logs, periodic evaluation and checkpoints, a final checkpoint and perplexity after. A request on
+/// <c>stop</c> (Ctrl-C) ends the run after the current step with a checkpoint; a new run that ends without one removes
+/// what it wrote.
 /// </summary>
-public sealed class TrainRun(IBackend backend, string? output, string? resume, string? init, int? stepsOverride)
+public sealed class TrainRun(IBackend backend, string? output, string? resume, string? init, int? stepsOverride,
+    bool overwrite = false, int? maxBadStepsOverride = null)
 {
-    public int Execute(TrainOptions requested, ITrainReporter report)
+    /// <summary>What a shell reports for a process that Ctrl-C ended (128 + SIGINT), returned after a stop request.</summary>
+    public const int InterruptedExitCode = 130;
+
+    public int Execute(TrainOptions requested, ITrainReporter report, CancellationToken stop = default)
     {
-        RunFolder folder;
+        if (resume != null && overwrite) throw new UserError("--overwrite replaces the folder of a new run; it cannot be combined with --resume.");
+        var folder = new RunFolder(resume ?? output
+            ?? Path.Combine("runs", DateTime.Now.ToString("yyyyMMdd-HHmmss", CultureInfo.InvariantCulture) + "-" + OptionNames.Of(requested.Reweight)));
+        using var claim = resume != null ? RunClaim.ForResume(folder) : RunClaim.ForNewRun(folder, overwrite);
+        try
+        {
+            return Train(folder, requested, report, stop);
+        }
+        finally
+        {
+            claim.RemoveIfNothingSaved();
+        }
+    }
+
+    private int Train(RunFolder folder, TrainOptions requested, ITrainReporter report, CancellationToken stop)
+    {
         TrainerState? resumed = null;
         TrainOptions options = requested;
         if (resume != null)
         {
-            folder = new RunFolder(resume);
             resumed = folder.LoadTrainerState();
-            options = resumed.Options with { Steps = stepsOverride ?? resumed.Options.Steps };
+            options = resumed.Options with
+            {
+                Steps = stepsOverride ?? resumed.Options.Steps, MaxBadSteps = maxBadStepsOverride ?? resumed.Options.MaxBadSteps,
+            };
             // A cosine schedule is shaped by its total: a new total would change the rates of the steps already taken.
             if (options.Schedule == LrSchedule.Cosine && options.Steps != resumed.Options.Steps)
                 throw new UserError($"The run in {folder.Path} uses a cosine schedule over {resumed.Options.Steps} steps; it can only resume to that total.");
             if (options.Steps <= resumed.Step) throw new UserError($"The run in {folder.Path} is already at step {resumed.Step}; pass a larger --steps to continue.");
-        }
-        else
-        {
-            folder = new RunFolder(output ?? Path.Combine("runs", DateTime.Now.ToString("yyyyMMdd-HHmmss", CultureInfo.InvariantCulture) + "-" + OptionNames.Of(requested.Reweight)));
-            if (folder.HasCheckpoint || File.Exists(folder.File(RunFolder.MetricsFile)))
-                throw new UserError($"{folder.Path} already holds a run; use --resume {folder.Path} or another --out.");
         }
 
         using var session = new TrainingSession(options, backend, resumed != null ? folder.LoadConfig() : null);
@@ -59,30 +76,54 @@ public sealed class TrainRun(IBackend backend, string? output, string? resume, s
             $"{session.Train.Count} train / {session.Validation.Count} validation sequences of {options.SeqLen}; reweight {OptionNames.Of(options.Reweight)}; run folder {folder.Path}"));
 
         using var log = new RunLog(folder);
-        Evaluation? before = session.Validation.Count > 0 ? session.Evaluate() : null;
+        Evaluation? before = session.Validation.Count > 0 && !stop.IsCancellationRequested ? session.Evaluate() : null;
         if (before is { } b)
         {
             report.Line(string.Create(CultureInfo.InvariantCulture, $"validation before: loss {b.Loss:F4}, perplexity {b.Perplexity:F2}"));
             if (resumed == null) log.Eval(0, b);
         }
 
+        int? saved = resumed?.Step; // the step of the checkpoint in the folder, if there is one
         report.RunSteps(session.Trainer.StepsDone, options.Steps, afterStep =>
         {
-            while (session.Trainer.StepsDone < options.Steps)
+            int skippedInARow = 0;
+            while (session.Trainer.StepsDone < options.Steps && !stop.IsCancellationRequested)
             {
                 var r = session.Trainer.Step();
-                if (!float.IsFinite(r.Objective))
-                    throw new InvalidOperationException($"Training diverged at step {r.Step} (loss {r.Objective}); the last checkpoint in {folder.Path} is intact.");
+                if (r.Skipped)
+                {
+                    log.Skipped(r, ++skippedInARow);
+                    if (skippedInARow > options.MaxBadSteps) throw new InvalidOperationException(Diverged(r, skippedInARow, options.MaxBadSteps, folder, saved));
+                    report.Line($"step {r.Step}: {NonFinite(r)}; skipped ({skippedInARow} in a row, --max-bad-steps {options.MaxBadSteps})");
+                    continue;
+                }
+                skippedInARow = 0;
                 log.Step(r);
                 afterStep(r);
                 bool last = r.Step == options.Steps;
-                if (!last && options.EvalEvery > 0 && r.Step % options.EvalEvery == 0 && session.Validation.Count > 0)
+                if (!last && options.EvalEvery > 0 && r.Step % options.EvalEvery == 0 && session.Validation.Count > 0 && !stop.IsCancellationRequested)
                     log.Eval(r.Step, session.Evaluate());
-                if (!last && options.SaveEvery > 0 && r.Step % options.SaveEvery == 0) session.Save(folder);
+                if (!last && options.SaveEvery > 0 && r.Step % options.SaveEvery == 0)
+                {
+                    session.Save(folder);
+                    saved = r.Step;
+                }
             }
         });
 
-        session.Save(folder);
+        // Step 0 is not worth a checkpoint: a new run stopped before its first step saves nothing and leaves nothing.
+        if (session.Trainer.StepsDone > (saved ?? 0))
+        {
+            session.Save(folder);
+            saved = session.Trainer.StepsDone;
+        }
+        if (stop.IsCancellationRequested)
+        {
+            report.Line(saved == null ? "interrupted before the first step; nothing was saved"
+                : saved < options.Steps ? $"interrupted: checkpoint at step {saved}/{options.Steps} in {folder.Path}; continue with: hardfocus train --resume {folder.Path}"
+                : $"interrupted after the last step; the run is complete and saved in {folder.Path} (final evaluation skipped)");
+            return InterruptedExitCode;
+        }
         if (session.Validation.Count > 0)
         {
             var after = session.Evaluate();
@@ -93,5 +134,15 @@ public sealed class TrainRun(IBackend backend, string? output, string? resume, s
         }
         report.Line($"saved {folder.Path}");
         return 0;
+    }
+
+    private static string NonFinite(StepResult r) =>
+        !float.IsFinite(r.MeanLoss) ? $"the loss is {r.MeanLoss}" : $"the gradient norm is {r.GradNorm}";
+
+    private static string Diverged(StepResult r, int inARow, int allowed, RunFolder folder, int? saved)
+    {
+        string why = allowed == 0 ? NonFinite(r) : $"{inARow} steps in a row were not finite (--max-bad-steps {allowed}), the last because {NonFinite(r)}";
+        string kept = saved is int s ? $"the checkpoint at step {s} in {folder.Path} is intact" : "no checkpoint had been saved";
+        return $"Training diverged at step {r.Step}: {why}; {kept}.";
     }
 }
