@@ -62,9 +62,10 @@ public static class ExperimentCommand
         var plan = ExperimentPlan.Build(preset, seeds, root);
         Console.WriteLine($"experiment {presetName}: {plan.Arms.Count} arms ({seeds} seed(s)) on {backend.Name} in {root}");
         IReadOnlyList<ArmResult> results;
+        var runner = new ExperimentRunner(plan, backend, progress);
         try
         {
-            results = new ExperimentRunner(plan, backend, progress).Run(stop);
+            results = runner.Run(stop);
         }
         catch (OperationCanceledException) when (stop.IsCancellationRequested)
         {
@@ -73,7 +74,7 @@ public static class ExperimentCommand
         }
         var summaries = ExperimentReport.Summarize(plan, results);
         var plots = ExperimentPlots.Draw(plan, summaries);
-        ExperimentReport.WriteAll(plan, results, summaries, plots, clock.Elapsed);
+        ExperimentReport.WriteAll(plan, results, summaries, plots, runner.ArmsRun, clock.Elapsed);
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"wrote {Path.Combine(root, "results.md")}, results.csv, summary.json and {plots.Count} plots in {clock.Elapsed.TotalMinutes:0.0} min"));
         return 0;

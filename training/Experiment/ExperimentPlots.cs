@@ -12,6 +12,8 @@ public static class ExperimentPlots
     {
         string dir = Path.Combine(plan.Root, "plots");
         Directory.CreateDirectory(dir);
+        // Every picture is drawn anew from the arms, so none left from an earlier version of the experiment lingers.
+        foreach (var old in Directory.EnumerateFiles(dir, "*.png")) File.Delete(old);
         var written = new List<string>();
         string Target(string name)
         {
@@ -49,10 +51,15 @@ public static class ExperimentPlots
                     }).ToList());
 
             DrawTrainingCurves(arms.Where(a => !a.IsBase).ToList(), "continual", Target);
-            Charts.Bars(Target("continual-a-ppl.png"), "Held-out perplexity on corpus A after continual training (lower is better)", "perplexity",
-                Bars(summaries, setting, "a_ppl"));
-            Charts.Bars(Target("continual-cloze.png"), "Cloze accuracy on A's held-out text (higher is better)", "accuracy",
-                Bars(summaries, setting, "cloze_acc"));
+            // Differences against ERM, paired by seed: the seeds' bases differ far more than the methods do, so bars of
+            // the raw metric would show the spread of the bases, not the effect of the method.
+            foreach (string metric in ContinualEvaluation.MetricNames(c).Where(m => m != "cloze_acc_norm"))
+            {
+                var info = MetricInfo.For(metric);
+                Charts.Bars(Target($"continual-vs-erm-{metric.Replace('_', '-')}.png"),
+                    $"{info.Title} minus ERM's, paired by seed ({(info.HigherIsBetter ? "above" : "below")} 0 is better)",
+                    $"Δ {info.Title} (error bars: 95% interval)", Differences(summaries, setting, metric));
+            }
         }
 
         if (plan.Preset.Instruct is { } i)
@@ -70,6 +77,14 @@ public static class ExperimentPlots
         }
         return written;
     }
+
+    private static List<BarGroup> Differences(IReadOnlyList<MethodSummary> summaries, string setting, string metric) =>
+        summaries.Where(s => s.Setting == setting && s.VersusErm.TryGetValue(metric, out var d) && d.Count > 0)
+            .Select(s =>
+            {
+                var d = s.VersusErm[metric];
+                return new BarGroup(s.Method, d.Mean, (d.High - d.Low) / 2);
+            }).ToList();
 
     private static List<BarGroup> Bars(IReadOnlyList<MethodSummary> summaries, string setting, string metric) =>
         summaries.Where(s => s.Setting == setting && s.Metrics[metric].Count > 0)

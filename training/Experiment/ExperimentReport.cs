@@ -71,14 +71,14 @@ public static class ExperimentReport
     private static double Value(ArmResult r, string metric) => r.Metrics.TryGetValue(metric, out var v) ? v : double.NaN;
 
     public static void WriteAll(ExperimentPlan plan, IReadOnlyList<ArmResult> results, IReadOnlyList<MethodSummary> summaries,
-        IReadOnlyList<string> plots, TimeSpan wall)
+        IReadOnlyList<string> plots, int armsRun, TimeSpan wall)
     {
-        RunFolder.WriteAtomically(Path.Combine(plan.Root, "results.md"), Markdown(plan, summaries, plots, wall));
+        RunFolder.WriteAtomically(Path.Combine(plan.Root, "results.md"), Markdown(plan, summaries, plots, armsRun, wall));
         RunFolder.WriteAtomically(Path.Combine(plan.Root, "results.csv"), Csv(plan, results));
-        RunFolder.WriteAtomically(Path.Combine(plan.Root, "summary.json"), Json(plan, summaries, wall));
+        RunFolder.WriteAtomically(Path.Combine(plan.Root, "summary.json"), Json(plan, summaries, armsRun, wall));
     }
 
-    private static string Markdown(ExperimentPlan plan, IReadOnlyList<MethodSummary> summaries, IReadOnlyList<string> plots, TimeSpan wall)
+    private static string Markdown(ExperimentPlan plan, IReadOnlyList<MethodSummary> summaries, IReadOnlyList<string> plots, int armsRun, TimeSpan wall)
     {
         var md = new StringBuilder();
         md.Append(CultureInfo.InvariantCulture, $"# Experiment `{plan.Preset.Name}`: {plan.Preset.Description}\n\n");
@@ -107,7 +107,7 @@ public static class ExperimentReport
             md.Append("## Plots\n\n");
             foreach (var plot in plots) md.Append(CultureInfo.InvariantCulture, $"![{Path.GetFileNameWithoutExtension(plot)}]({plot})\n\n");
         }
-        md.Append(CultureInfo.InvariantCulture, $"Wall time of this invocation: {wall.TotalMinutes:0.0} min.\n");
+        md.Append(CultureInfo.InvariantCulture, $"The invocation that wrote this file ran {armsRun} of the {plan.Arms.Count} arms (the others were done before) in {wall.TotalMinutes:0.0} min.\n");
         return md.ToString();
     }
 
@@ -145,7 +145,7 @@ public static class ExperimentReport
         return csv.ToString();
     }
 
-    private static string Json(ExperimentPlan plan, IReadOnlyList<MethodSummary> summaries, TimeSpan wall)
+    private static string Json(ExperimentPlan plan, IReadOnlyList<MethodSummary> summaries, int armsRun, TimeSpan wall)
     {
         static JsonNode? Number(double v) => double.IsFinite(v) ? JsonValue.Create(v) : null;
         var settings = new JsonObject();
@@ -171,7 +171,8 @@ public static class ExperimentReport
         }
         return new JsonObject
         {
-            ["preset"] = plan.Preset.Name, ["seeds"] = plan.Seeds, ["wall_seconds"] = Math.Round(wall.TotalSeconds, 1), ["settings"] = settings,
+            ["preset"] = plan.Preset.Name, ["seeds"] = plan.Seeds, ["arms"] = plan.Arms.Count, ["arms_run"] = armsRun, ["wall_seconds"] = Math.Round(wall.TotalSeconds, 1),
+            ["settings"] = settings,
         }.ToJsonString(new JsonSerializerOptions { WriteIndented = true });
     }
 }

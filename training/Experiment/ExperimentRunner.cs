@@ -25,6 +25,9 @@ public sealed class ExperimentRunner(ExperimentPlan plan, IBackend backend, IExp
     private readonly ITokenizer _tokenizer = TokenizerFactory.Create("bytes");
     private readonly Dictionary<string, IArmEvaluation> _evaluations = new();
 
+    /// <summary>Arms this runner trained or evaluated (the rest were already done).</summary>
+    public int ArmsRun { get; private set; }
+
     public IReadOnlyList<ArmResult> Run(CancellationToken stop = default)
     {
         var results = new List<ArmResult>();
@@ -41,6 +44,7 @@ public sealed class ExperimentRunner(ExperimentPlan plan, IBackend backend, IExp
                     Train(arm, label, clock, report, stop);
                     stop.ThrowIfCancellationRequested();
                     Evaluate(arm, label, report);
+                    ArmsRun++;
                 }
                 results.Add(Read(arm));
             }

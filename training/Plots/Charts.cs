@@ -132,15 +132,20 @@ public static class Charts
             Size = 0.6,
         }).ToList();
         plot.Add.Bars(shown);
-        // The numbers themselves, above each error bar: a bar chart of close results is read for them.
-        foreach (var (bar, b) in shown.Zip(bars))
-        {
-            var text = plot.Add.Text($"{Format(b.Mean)} ± {Format(Math.Abs(b.StdDev))}", bar.Position, bar.Value + bar.Error);
-            text.LabelFontSize = 12;
-            text.LabelFontName = ChartFont.Name;
-            text.LabelAlignment = Alignment.LowerCenter;
-            text.OffsetY = -4;
-        }
+        // The numbers themselves, above each error bar, where they fit: a bar chart of close results is read for them.
+        string Label(BarGroup b) => $"{Format(b.Mean)} ± {Format(Math.Abs(b.StdDev))}";
+        using var measure = Paint.NewDisposablePaint();
+        var valueStyle = new LabelStyle { FontSize = 12, FontName = ChartFont.Name };
+        float barSlot = (width - 120f) / Math.Max(1, bars.Count);
+        if (bars.Count > 0 && bars.Max(b => valueStyle.Measure(Label(b), measure).Width) < 0.95f * barSlot)
+            foreach (var (bar, b) in shown.Zip(bars))
+            {
+                var text = plot.Add.Text(Label(b), bar.Position, bar.Value + bar.Error);
+                text.LabelFontSize = 12;
+                text.LabelFontName = ChartFont.Name;
+                text.LabelAlignment = Alignment.LowerCenter;
+                text.OffsetY = -4;
+            }
         plot.Axes.Bottom.SetTicks(bars.Select((_, i) => (double)i).ToArray(), bars.Select(b => b.Name).ToArray());
         plot.Axes.Bottom.MajorTickStyle.Length = 0;
         var labels = plot.Axes.Bottom.TickLabelStyle;
@@ -156,7 +161,11 @@ public static class Charts
             labels.Alignment = Alignment.MiddleRight;
             plot.Axes.Bottom.MinimumSize = widest * 0.6f + 20;
         }
-        plot.Axes.Margins(bottom: 0);
+        // The axis holds every error bar, negative ones too, and zero: bars grow from it.
+        double low = Math.Min(0, shown.Select(b => b.Value - b.Error).DefaultIfEmpty(0).Min());
+        double high = Math.Max(0, shown.Select(b => b.Value + b.Error).DefaultIfEmpty(0).Max());
+        double pad = 0.08 * Math.Max(high - low, 1e-12);
+        plot.Axes.SetLimitsY(low < 0 ? low - pad : 0, high + pad);
         plot.Grid.XAxisStyle.IsVisible = false; // vertical lines between bars mean nothing
         Save(plot, path, width, height);
     }
