@@ -21,11 +21,11 @@ internal static class TrainerStateFile
         {
             using var document = JsonDocument.Parse(text);
             if (!JsonText.IsText(document.RootElement)) throw new InvalidDataException($"{path}: {JsonText.Problem}");
-            state = document.Deserialize<TrainerState>(json);
+            state = document.Deserialize<TrainerState>(json) ?? throw new InvalidDataException($"{path}: holds null, not a trainer state.");
+            // Deserialize has checked that the root is an object holding an Options object.
             hasEncodingErrors = document.RootElement.GetProperty(nameof(TrainerState.Options)).TryGetProperty(nameof(TrainOptions.EncodingErrors), out _);
         }
         catch (JsonException e) { throw new InvalidDataException($"{path}: {Describe(e)}"); }
-        if (state == null) throw new InvalidDataException($"{path}: holds null, not a trainer state.");
 
         // Runs saved before --encoding-errors existed read their data with replacement; resuming them must read the same.
         if (!hasEncodingErrors) state = state with { Options = state.Options with { EncodingErrors = EncodingErrors.Replace } };
