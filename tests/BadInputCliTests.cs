@@ -58,6 +58,7 @@ public sealed class BadInputCliTests : IDisposable
     [InlineData("--top-k must be from 0 to 1000000, got -1.", "generate", "--prompt", "x", "--top-k", "-1")]
     [InlineData("--max-sequences must be from 1 to 1000000, got 0.", "eval", "--max-sequences", "0")]
     [InlineData("--cloze must be from 1 to 100000, got 1000000.", "eval", "--cloze", "1000000")]
+    [InlineData("--encoding-errors applies to --corpus", "eval", "--encoding-errors", "replace")]
     public void GenerateAndEvalOptionOutOfRange_IsRefusedBeforeLoading(string expected, params string[] args)
     {
         // The checkpoint does not exist: the range is checked first, so no model is loaded for a request that cannot run.

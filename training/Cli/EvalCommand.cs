@@ -60,6 +60,8 @@ public static class EvalCommand
                 bound.Check(parse.GetValue(option));
             if (clozeCount is int n) Cloze.Check(n);
             Require(parse.GetValue(writeItems) == null || clozeCount != null, "--write-items writes the cloze items, so it needs --cloze N.");
+            Require(parse.GetResult(encodingErrors) is not { Implicit: false } || parse.GetValue(corpus) != null,
+                "--encoding-errors applies to --corpus; the run's own data is read as it was in training.");
 
             using var ckpt = Checkpoint.Load(parse.GetValue(checkpoint)!, Devices.Resolve(parse.GetValue(device)!));
             var options = ckpt.Options ?? new TrainOptions { Tokenizer = ckpt.Tokenizer.Name, SeqLen = Math.Min(128, ckpt.Model.Config.ContextLength) };
