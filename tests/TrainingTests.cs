@@ -253,8 +253,9 @@ public class TrainingTests
     [InlineData("Alpha", 1.5, "--alpha must be in (0, 1], got 1.5.")]
     [InlineData("Trim", 1.0, "--trim must be in [0, 1), got 1.")]
     [InlineData("Trim", -0.1, "--trim must be in [0, 1), got -0.1.")]
-    [InlineData("Lambda", 0.0, "--lambda must be a positive finite number, got 0.")]
-    [InlineData("Lambda", double.PositiveInfinity, "--lambda must be a positive finite number, got Infinity.")]
+    [InlineData("Lambda", 0.0, "--lambda must be in (0, 1000000], got 0.")]
+    [InlineData("Lambda", double.PositiveInfinity, "--lambda must be in (0, 1000000], got Infinity.")]
+    [InlineData("Lambda", double.NaN, "--lambda must be in (0, 1000000], got NaN.")]
     [InlineData("Frac", 0.0, "--frac must be in (0, 1], got 0.")]
     public void Validate_RejectsOutOfRangeReweightingKnobs_WithOneLine(string field, double value, string message)
     {

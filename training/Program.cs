@@ -1,6 +1,4 @@
 using System.CommandLine;
-using System.Text.Json;
-using HardFocus.Engine.IO;
 using HardFocus.Training.Cli;
 
 var root = new RootCommand("hardfocus: train GPT decoders in managed code with hard-sample reweighting (ERM, MidRanking, IR-DRO and variants).")
@@ -13,17 +11,15 @@ var root = new RootCommand("hardfocus: train GPT decoders in managed code with h
 var parsed = root.Parse(args.Length == 0 ? ["train"] : args);
 if (parsed.Errors.Count > 0)
 {
-    Console.Error.WriteLine($"error: {parsed.Errors[0].Message} (see --help)");
+    Console.Error.WriteLine($"error: {ErrorLine.OneLine(parsed.Errors[0].Message)} (see --help)");
     return 2;
 }
 try
 {
     return parsed.Invoke(new InvocationConfiguration { EnableDefaultExceptionHandler = false });
 }
-catch (Exception e) when (e is UserError or ArgumentException or InvalidDataException or IOException or SafetensorsFormatException
-    or JsonException or InvalidOperationException or NotSupportedException or UnauthorizedAccessException
-    || e.GetType().Namespace?.StartsWith("ILGPU", StringComparison.Ordinal) == true)
+catch (Exception e) when (ErrorLine.IsUserFacing(e))
 {
-    Console.Error.WriteLine($"error: {e.Message}");
+    Console.Error.WriteLine($"error: {ErrorLine.Of(e)}");
     return 2;
 }

@@ -172,6 +172,8 @@ public static class Safetensors
             var tensors = new List<TensorHeader>();
             var metadata = new Dictionary<string, string>(StringComparer.Ordinal);
             var seen = new HashSet<string>(StringComparer.Ordinal);
+            if (!JsonText.IsText(root))
+                throw Fail(path, $"the header: {JsonText.Problem}");
             foreach (var property in root.EnumerateObject())
             {
                 if (!seen.Add(property.Name))

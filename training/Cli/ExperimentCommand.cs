@@ -11,6 +11,10 @@ public static class ExperimentCommand
 {
     public const string ManifestFile = "experiment.json";
 
+    // Every arm trains once per seed, and the scale multiplies every step count: these bound the experiment's time.
+    private static readonly OptionBound Seeds = OptionBound.Integer("--seeds", 1, 100);
+    private static readonly OptionBound StepsScale = OptionBound.Real("--steps-scale", 0, 100, aboveMin: true);
+
     public static Command Create()
     {
         var preset = new Option<string>("--preset")
@@ -18,9 +22,9 @@ public static class ExperimentCommand
             Description = "continual (the paper's light continual pre-training), instruct (instruction tuning with label noise) or smoke (both at toy size).",
             Required = true,
         };
-        var seeds = new Option<int>("--seeds") { Description = "Seeds per method; intervals need at least 2, the verdict 3 or more.", DefaultValueFactory = _ => 3 };
+        var seeds = new Option<int>(Seeds.Option) { Description = Seeds.Describe("Seeds per method; intervals need at least 2, the verdict 3 or more."), DefaultValueFactory = _ => 3 };
         var device = new Option<string>("--device") { Description = $"Where to run: {string.Join(", ", Devices.Names)}.", DefaultValueFactory = _ => "auto" };
-        var scale = new Option<double>("--steps-scale") { Description = "Multiply every step count (base pretraining and each arm) by this.", DefaultValueFactory = _ => 1.0 };
+        var scale = new Option<double>(StepsScale.Option) { Description = StepsScale.Describe("Multiply every step count (base pretraining and each arm) by this."), DefaultValueFactory = _ => 1.0 };
         var corpus = new Option<string?>("--corpus") { Description = "Corpus A for continual: a .txt file, a folder of .txt files, .jsonl with a \"text\" field, or builtin:NAME. Default: builtin:moby-dick." };
         var ood = new Option<string[]>("--ood") { Description = "Out-of-domain corpora scored after continual training (same forms as --corpus; repeat the option). Default: builtin:sotu and builtin:fortunes.", AllowMultipleArgumentsPerToken = true };
         var output = new Option<string>("--out") { Description = "Experiment folder; run the same command again to continue a killed experiment.", Required = true };
@@ -40,8 +44,8 @@ public static class ExperimentCommand
     public static int Run(string presetName, int seeds, string device, double stepsScale, string? corpus, string[]? outOfDomain,
         string output, IExperimentProgress progress, CancellationToken stop = default)
     {
-        if (seeds < 1) throw new UserError($"--seeds must be at least 1, got {seeds}.");
-        if (!(stepsScale > 0) || double.IsInfinity(stepsScale)) throw new UserError($"--steps-scale must be a positive number, got {stepsScale}.");
+        Seeds.Check(seeds);
+        StepsScale.Check(stepsScale);
         static string Absolute(string c) => c.StartsWith("builtin:", StringComparison.Ordinal) ? c : Path.GetFullPath(c);
         var preset = ExperimentPreset.Get(presetName).Scaled(stepsScale)
             .WithCorpora(corpus is null ? null : Absolute(corpus), outOfDomain?.Select(Absolute).ToArray());

@@ -8,12 +8,23 @@ namespace HardFocus.Training.Cli;
 /// <summary>Autoregressive sampling with temperature and top-k, cropping the context to the model's window.</summary>
 public static class Generator
 {
-    public static string Generate(GptModel model, ITokenizer tokenizer, string prompt, int maxTokens, float temperature, int topK, ulong seed)
+    /// <summary>A character takes at most 4 UTF-8 bytes, so at most 4 byte-level tokens; a piece held back longer is
+    /// simply not UTF-8 and is passed on as it decodes.</summary>
+    private const int MaxHeldTokens = 4;
+
+    /// <summary>
+    /// The continuation of <paramref name="prompt"/>. <paramref name="onText"/>, when given, receives it in pieces as it is
+    /// generated: a token that ends inside a multi-byte character is held back until the character is complete, so
+    /// whenever the model's bytes are valid UTF-8 the pieces join to exactly the returned text.
+    /// </summary>
+    public static string Generate(GptModel model, ITokenizer tokenizer, string prompt, int maxTokens, float temperature, int topK, ulong seed,
+        Action<string>? onText = null)
     {
+        if (!(temperature >= 0) || !float.IsFinite(temperature)) throw new ArgumentException($"The temperature must be a finite number >= 0, got {temperature}.");
         var rng = new Rng(seed);
         var tokens = tokenizer.Encode(prompt).ToList();
         if (tokens.Count == 0) tokens.Add(tokenizer.EndOfText);
-        int promptLength = tokens.Count;
+        int promptLength = tokens.Count, shown = promptLength;
         model.Training = false;
         var logits = new float[model.Config.VocabSize];
         using (GradMode.NoGrad())
@@ -27,8 +38,18 @@ public static class Generator
                 int next = Sample(logits, temperature, topK, rng);
                 if (next == tokenizer.EndOfText) break;
                 tokens.Add(next);
+                if (onText != null)
+                {
+                    string piece = tokenizer.Decode(tokens.Skip(shown).ToArray());
+                    if (!piece.EndsWith('\uFFFD') || tokens.Count - shown >= MaxHeldTokens)
+                    {
+                        onText(piece);
+                        shown = tokens.Count;
+                    }
+                }
             }
         }
+        if (onText != null && shown < tokens.Count) onText(tokenizer.Decode(tokens.Skip(shown).ToArray()));
         return tokenizer.Decode(tokens.Skip(promptLength).ToArray());
     }
 

@@ -11,7 +11,12 @@ public static class TrainCommand
     private static readonly TrainOptions Defaults = new();
 
     private static Option<T> Opt<T>(string name, string description, T defaultValue) =>
-        new(name) { Description = description, DefaultValueFactory = _ => defaultValue };
+        new(name) { Description = WithRange(name, description), DefaultValueFactory = _ => defaultValue };
+
+    /// <summary>The description with the option's range from <see cref="TrainOptions.Bounds"/>, where it has one, so --help
+    /// states the range that <see cref="TrainOptions.Validate"/> checks.</summary>
+    private static string WithRange(string name, string description) =>
+        TrainOptions.Bounds.All.FirstOrDefault(b => b.Option == name) is { } bound ? bound.Describe(description) : description;
 
     /// <summary>An option with a fixed set of values: read as text, shown in help as a|b|c, parsed once by <see cref="Pick"/>.</summary>
     private static Option<string> Choice<T>(string name, string description, T defaultValue) where T : struct, Enum =>
@@ -24,6 +29,7 @@ public static class TrainCommand
     {
         var corpus = new Option<string?>("--corpus") { Description = "Text to train on: a .txt file, a folder of .txt files, or .jsonl with a \"text\" field. Default: the embedded Moby-Dick." };
         var instruct = new Option<string?>("--instruct") { Description = "Instruction data (.jsonl with instruction, optional input, output); the loss covers only the response." };
+        var encodingErrors = Choice("--encoding-errors", "What reading --corpus or --instruct does with bytes that are not UTF-8: strict refuses the file, naming the byte; replace reads them as U+FFFD.", Defaults.EncodingErrors);
         var model = Opt("--model", "Model preset (tiny, small, gpt2) or a config.json path.", Defaults.Model);
         var init = new Option<string?>("--init") { Description = "Start from these weights: a run folder or a .safetensors file." };
         var tokenizer = Opt("--tokenizer", "gpt2 (BPE, 50257 tokens) or bytes (UTF-8 bytes, 256 tokens).", Defaults.Tokenizer);
@@ -38,9 +44,9 @@ public static class TrainCommand
         var trim = Opt("--trim", "Trimmed IR-DRO: the share of the highest losses dropped before the softmax, in [0, 1).", Defaults.Trim);
         var patience = Opt("--patience", "Micro-batches pooled per optimizer step; weights are computed over the whole pool.", Defaults.Patience);
         var poolMode = Choice("--pool-mode", "graphs: keep the pool's graphs (more memory, one forward); rescore: score without gradients, then rerun each micro-batch (one graph, two forwards).", Defaults.PoolMode);
-        var steps = new Option<int?>("--steps") { Description = $"Optimizer steps in total (default {Defaults.Steps}; with --resume, the new total)." };
+        var steps = new Option<int?>("--steps") { Description = WithRange("--steps", $"Optimizer steps in total (default {Defaults.Steps}; with --resume, the new total).") };
         var batch = Opt("--batch-size", "Sequences per micro-batch.", Defaults.BatchSize);
-        var seqLen = new Option<int?>("--seq-len") { Description = $"Tokens per sequence (default: the model's context, at most {Defaults.SeqLen})." };
+        var seqLen = new Option<int?>("--seq-len") { Description = WithRange("--seq-len", $"Tokens per sequence (default: the model's context, at most {Defaults.SeqLen}).") };
         var lr = Opt("--lr", "Peak learning rate.", Defaults.LearningRate);
         var schedule = Choice("--schedule", "constant (the paper's setting) or cosine (decays to 10% after --warmup).", Defaults.Schedule);
         var warmup = Opt("--warmup", "Linear warmup steps.", Defaults.WarmupSteps);
@@ -57,8 +63,8 @@ public static class TrainCommand
         var saveEvery = Opt("--save-every", "Write a checkpoint every N steps (0 = only at the end).", Defaults.SaveEvery);
         var maxBadSteps = new Option<int?>("--max-bad-steps")
         {
-            Description = $"Skip up to N steps in a row whose loss or gradient norm is not finite (no update; logged in metrics.jsonl) before stopping " +
-                $"(default {Defaults.MaxBadSteps}; with --resume, overrides the run's). Above 0 it reads the gradient norm every step.",
+            Description = WithRange("--max-bad-steps", $"Skip up to N steps in a row whose loss or gradient norm is not finite (no update; logged in metrics.jsonl) before stopping " +
+                $"(default {Defaults.MaxBadSteps}; with --resume, overrides the run's). Above 0 it reads the gradient norm every step."),
         };
         var evalBatches = Opt("--eval-batches", "Validation batches per evaluation.", Defaults.EvalBatches);
         var valFraction = Opt("--val-fraction", "Share of the data held out for validation.", Defaults.ValFraction);
@@ -66,15 +72,16 @@ public static class TrainCommand
 
         var command = new Command("train", "Train a GPT decoder with per-sample losses and hard-sample reweighting.")
         {
-            corpus, instruct, template, model, init, tokenizer, reweight, lambda, frac, portion, alpha, trim, patience, poolMode, steps, batch, seqLen, lr,
-            schedule, warmup, optimizer, weightDecay, clip, dropout, device, seed, output, overwrite, resume, evalEvery, saveEvery, maxBadSteps,
-            evalBatches, valFraction, padding,
+            corpus, instruct, encodingErrors, template, model, init, tokenizer, reweight, lambda, frac, portion, alpha, trim, patience, poolMode, steps,
+            batch, seqLen, lr, schedule, warmup, optimizer, weightDecay, clip, dropout, device, seed, output, overwrite, resume, evalEvery, saveEvery,
+            maxBadSteps, evalBatches, valFraction, padding,
         };
         command.SetAction(parse =>
         {
             var options = new TrainOptions
             {
                 Corpus = parse.GetValue(corpus), Instruct = parse.GetValue(instruct), Template = Pick<PromptTemplate>(parse, template),
+                EncodingErrors = Pick<EncodingErrors>(parse, encodingErrors),
                 Model = parse.GetValue(model)!, Tokenizer = parse.GetValue(tokenizer)!, Reweight = Pick<ReweightMethod>(parse, reweight),
                 Lambda = parse.GetValue(lambda), Frac = parse.GetValue(frac), Portion = parse.GetValue(portion), Alpha = parse.GetValue(alpha),
                 Trim = parse.GetValue(trim), Patience = parse.GetValue(patience), PoolMode = Pick<PoolMode>(parse, poolMode),

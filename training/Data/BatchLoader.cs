@@ -1,9 +1,10 @@
+using System.Text.Json.Serialization;
 using HardFocus.Engine;
 
 namespace HardFocus.Training.Data;
 
 /// <summary>Where a <see cref="BatchLoader"/> is: the epoch and how many of its shuffled samples were served.</summary>
-public readonly record struct LoaderState(int Epoch, int Position);
+public readonly record struct LoaderState([property: JsonRequired] int Epoch, [property: JsonRequired] int Position);
 
 /// <summary>
 /// Shuffled fixed-size batches, reproducible from the seed alone: each epoch's order is derived from (seed, epoch), so

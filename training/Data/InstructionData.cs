@@ -32,16 +32,18 @@ public static class InstructionData
 
     /// <summary>
     /// Reads a JSON-lines file of {"instruction", "input"?, "output"} records. Examples longer than seqLen + 1 tokens
-    /// lose their end; the last ceil(valFraction * kept) examples are validation.
+    /// lose their end; the last ceil(valFraction * kept) examples are validation. The file must be UTF-8 unless
+    /// <paramref name="errors"/> says to replace bad bytes.
     /// </summary>
-    public static InstructionSet Load(string path, ITokenizer tokenizer, int seqLen, double valFraction, PaddingSide side, PromptTemplate template)
+    public static InstructionSet Load(string path, ITokenizer tokenizer, int seqLen, double valFraction, PaddingSide side, PromptTemplate template,
+        EncodingErrors errors = EncodingErrors.Strict)
     {
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(seqLen);
         if (!File.Exists(path)) throw new FileNotFoundException($"No instruction file at '{path}'.", path);
 
         var samples = new List<Sample>();
         int skipped = 0;
-        foreach (var line in JsonLine.Read(path))
+        foreach (var line in JsonLine.Read(path, errors))
         {
             var prompt = tokenizer.Encode(Prompt(line.RequiredString("instruction"), line.OptionalString("input"), template));
             var response = tokenizer.Encode(line.RequiredString("output"));

@@ -1,15 +1,18 @@
 using System.Text.Json;
+using HardFocus.Engine.IO;
 
 namespace HardFocus.Training.Data;
 
 /// <summary>One object from a JSON-lines file; every error it raises names the file and line, so bad records are easy to find.</summary>
 internal readonly record struct JsonLine(string Path, int Number, JsonElement Root)
 {
-    /// <summary>The non-blank lines of <paramref name="path"/>, each of which must hold a JSON object.</summary>
-    public static IEnumerable<JsonLine> Read(string path)
+    /// <summary>The non-blank lines of <paramref name="path"/>, each of which must hold a JSON object; the file must be
+    /// UTF-8 unless <paramref name="errors"/> says to replace bad bytes (see <see cref="Utf8Text.ReadAll"/> for
+    /// <paramref name="canReplace"/>).</summary>
+    public static IEnumerable<JsonLine> Read(string path, EncodingErrors errors = EncodingErrors.Strict, bool canReplace = true)
     {
         int number = 0;
-        foreach (var text in File.ReadLines(path))
+        foreach (var text in Utf8Text.ReadLines(path, errors, canReplace))
         {
             number++;
             if (string.IsNullOrWhiteSpace(text)) continue;
@@ -24,6 +27,7 @@ internal readonly record struct JsonLine(string Path, int Number, JsonElement Ro
                 throw Error(path, number, $"invalid JSON: {e.Message}");
             }
             if (root.ValueKind != JsonValueKind.Object) throw Error(path, number, $"expected a JSON object, found {root.ValueKind}.");
+            if (!JsonText.IsText(root)) throw Error(path, number, JsonText.Problem);
             yield return new JsonLine(path, number, root);
         }
     }

@@ -42,9 +42,10 @@ public static class TextCorpus
     /// The documents under <paramref name="path"/>: one per non-blank line of a .jsonl file (its "text" field), one per
     /// *.txt file directly in a folder (ordinal name order, so every machine sees the same stream), else the whole file.
     /// <c>builtin:NAME</c> names an embedded corpus instead (see <see cref="EmbeddedNames"/>).
-    /// Empty documents are left out: they would only add separators.
+    /// Empty documents are left out: they would only add separators. Files must be UTF-8 unless
+    /// <paramref name="errors"/> says to replace bad bytes.
     /// </summary>
-    public static IReadOnlyList<string> LoadDocuments(string path)
+    public static IReadOnlyList<string> LoadDocuments(string path, EncodingErrors errors = EncodingErrors.Strict)
     {
         if (path.StartsWith(BuiltinPrefix, StringComparison.Ordinal)) return Embedded(path[BuiltinPrefix.Length..]);
 
@@ -54,14 +55,14 @@ public static class TextCorpus
             var options = new EnumerationOptions { MatchCasing = MatchCasing.CaseInsensitive };
             documents = Directory.EnumerateFiles(path, "*.txt", options)
                 .OrderBy(file => Path.GetFileName(file), StringComparer.Ordinal)
-                .Select(File.ReadAllText);
+                .Select(file => Utf8Text.ReadAll(file, errors));
         }
         else if (!File.Exists(path))
             throw new FileNotFoundException($"No corpus file or folder at '{path}'.", path);
         else if (Path.GetExtension(path).Equals(".jsonl", StringComparison.OrdinalIgnoreCase))
-            documents = JsonLine.Read(path).Select(line => line.RequiredString("text"));
+            documents = JsonLine.Read(path, errors).Select(line => line.RequiredString("text"));
         else
-            documents = [File.ReadAllText(path)];
+            documents = [Utf8Text.ReadAll(path, errors)];
 
         var list = documents.Where(d => d.Length > 0).ToList();
         if (list.Count == 0) throw new InvalidDataException($"The corpus at '{path}' holds no documents.");

@@ -19,7 +19,7 @@ public static class ChoiceFile
     {
         if (!File.Exists(path)) throw new FileNotFoundException($"No multiple-choice file at '{path}'.", path);
         var items = new List<ChoiceItem>();
-        foreach (var line in JsonLine.Read(path))
+        foreach (var line in JsonLine.Read(path, EncodingErrors.Strict, canReplace: false))
         {
             var item = new ChoiceItem(line.RequiredString("context"), Choices(line), Label(line));
             if (item.Problem() is { } problem) throw line.Error(problem);

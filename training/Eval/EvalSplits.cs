@@ -37,9 +37,9 @@ public static class EvalSplits
 
     /// <summary>Instruction examples: Val is the run's validation examples, All every usable example in file order.</summary>
     public static IReadOnlyList<Sample> Instruction(string path, ITokenizer tokenizer, int seqLen, double valFraction, PaddingSide padding,
-        PromptTemplate template, EvalSplit split)
+        PromptTemplate template, EvalSplit split, EncodingErrors errors = EncodingErrors.Strict)
     {
-        var set = InstructionData.Load(path, tokenizer, seqLen, valFraction, padding, template);
+        var set = InstructionData.Load(path, tokenizer, seqLen, valFraction, padding, template, errors);
         return split == EvalSplit.Val ? set.Validation : [.. set.Train, .. set.Validation];
     }
 

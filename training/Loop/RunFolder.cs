@@ -30,6 +30,10 @@ public sealed class RunFolder
         // Enums as their kebab-case names, the CLI's spelling; reading ignores case, so older files' "Left" still loads.
         Converters = { new JsonStringEnumConverter(OptionNames.Policy, allowIntegerValues: false) },
         NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals,
+        // Reading is strict (see TrainerStateFile): a null, a missing constructor field or a misspelt name is refused.
+        RespectNullableAnnotations = true,
+        RespectRequiredConstructorParameters = true,
+        UnmappedMemberHandling = JsonUnmappedMemberHandling.Disallow,
     };
 
     public RunFolder(string path) => Path = System.IO.Path.GetFullPath(path);
@@ -86,15 +90,12 @@ public sealed class RunFolder
     private static int? StepOf(SafetensorsFile file) =>
         file.Metadata.TryGetValue("step", out var s) && int.TryParse(s, NumberStyles.Integer, CultureInfo.InvariantCulture, out int step) ? step : null;
 
+    /// <summary>trainer.json, every field checked: one line naming the file and the field when one is missing, of the
+    /// wrong type or out of range.</summary>
     public TrainerState LoadTrainerState()
     {
         if (!HasCheckpoint) throw new FileNotFoundException($"No checkpoint in {Path} (trainer.json is missing).");
-        try
-        {
-            return JsonSerializer.Deserialize<TrainerState>(System.IO.File.ReadAllText(File(TrainerFile)), Json)
-                ?? throw new InvalidDataException($"{File(TrainerFile)} is empty.");
-        }
-        catch (JsonException e) { throw new InvalidDataException($"{File(TrainerFile)} is not valid: {e.Message}"); }
+        return TrainerStateFile.Read(File(TrainerFile), Json);
     }
 
     public GptConfig LoadConfig() => GptConfig.Load(File(ConfigFile));

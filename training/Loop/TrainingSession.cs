@@ -62,6 +62,9 @@ public sealed class TrainingSession : IDisposable
                 ?? throw new InvalidDataException($"{folder.File(RunFolder.TrainerFile)} lacks the {OptionNames.Of(Options.Reweight)} state it needs to resume."));
         else if (state.ReweighterState != null)
             throw new InvalidDataException($"{folder.File(RunFolder.TrainerFile)} holds reweighter state, but {OptionNames.Of(Options.Reweight)} keeps none.");
+        // Checked here rather than by the loader, whose message would not name the file: the data may have changed.
+        if (state.Loader.Position > Train.Count)
+            throw new InvalidDataException($"{folder.File(RunFolder.TrainerFile)}: Loader.Position {state.Loader.Position} is past the {Train.Count} training sequences; has the data changed since the run was saved?");
         folder.LoadModel(Model, state.Step);
         folder.LoadOptimizer(Optimizer, state.Step);
         Loader.State = state.Loader;
@@ -73,10 +76,10 @@ public sealed class TrainingSession : IDisposable
     {
         if (options.Instruct != null)
         {
-            var set = InstructionData.Load(options.Instruct, tokenizer, options.SeqLen, options.ValFraction, options.Padding, options.Template);
+            var set = InstructionData.Load(options.Instruct, tokenizer, options.SeqLen, options.ValFraction, options.Padding, options.Template, options.EncodingErrors);
             return (set.Train, set.Validation);
         }
-        var documents = options.Corpus != null ? TextCorpus.LoadDocuments(options.Corpus) : [TextCorpus.MobyDick()];
+        var documents = options.Corpus != null ? TextCorpus.LoadDocuments(options.Corpus, options.EncodingErrors) : [TextCorpus.MobyDick()];
         return LanguageModelingData.Build(documents, tokenizer, options.SeqLen, options.ValFraction);
     }
 
