@@ -107,7 +107,9 @@ public sealed class RunFolder
     private static void LoadInto(SafetensorsFile file, GptModel model)
     {
         var tensors = file.Entries.ToDictionary(e => e.Name, e => (e.Shape, e.Data));
-        model.LoadStateDict(HuggingFaceGpt2.IsHuggingFaceLayout(tensors.Keys) ? HuggingFaceGpt2.ToModel(tensors) : tensors);
+        if (HuggingFaceGpt2.IsHuggingFaceLayout(tensors.Keys))
+            tensors = HuggingFaceGpt2.ToModel(tensors, model.StateDict().ToDictionary(kv => kv.Key, kv => kv.Value.Shape.ToArray()));
+        model.LoadStateDict(tensors);
     }
 
     public void LoadOptimizer(IOptimizer optimizer, int step)
