@@ -54,16 +54,20 @@ public sealed class TrainingSession : IDisposable
 
     public void Save(RunFolder folder) => folder.SaveCheckpoint(Model, Optimizer, State());
 
-    /// <summary>Restores model, optimizer, data position and the reweighter's memory from a run folder's checkpoint.</summary>
+    /// <summary>Restores model, optimizer, data position and the reweighter's memory from a run folder's checkpoint, after
+    /// clearing the temporary files of saves that were killed, and checks each file against trainer.json's SHA-256.</summary>
     public void Restore(RunFolder folder, TrainerState state)
     {
+        folder.RemoveStaleTemporaryFiles();
+        // The session was built from config.json already; this only proves it is the file the checkpoint committed.
+        folder.LoadConfig(state);
         if (Reweighter is IStatefulReweighter stateful)
             stateful.LoadState(state.ReweighterState
                 ?? throw new InvalidDataException($"{folder.File(RunFolder.TrainerFile)} lacks the {OptionNames.Of(Options.Reweight)} state it needs to resume."));
         else if (state.ReweighterState != null)
             throw new InvalidDataException($"{folder.File(RunFolder.TrainerFile)} holds reweighter state, but {OptionNames.Of(Options.Reweight)} keeps none.");
-        folder.LoadModel(Model, state.Step);
-        folder.LoadOptimizer(Optimizer, state.Step);
+        folder.LoadModel(Model, state);
+        folder.LoadOptimizer(Optimizer, state);
         Loader.State = state.Loader;
     }
 
