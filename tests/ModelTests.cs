@@ -79,6 +79,22 @@ public class ModelTests
         Assert.Contains("shape", Assert.Throws<InvalidDataException>(() => model.LoadStateDict(misshapen)).Message);
     }
 
+    [Theory]
+    [InlineData("h.0.attn.c_attn.bias", new[] { 47 }, "Tensor 'h.0.attn.c_attn.bias' has shape [47] in the checkpoint but [48] in the model.")]
+    [InlineData("h.1.mlp.c_proj.weight", new[] { 64 }, "Tensor 'h.1.mlp.c_proj.weight' has shape [64] in the checkpoint but [64, 16] in the model.")]
+    [InlineData("h.9.attn.c_attn.weight", new[] { 3 }, "Unexpected tensor 'h.9.attn.c_attn.weight' in the checkpoint: the model has no such parameter.")]
+    [InlineData("ln_f.bias", null, "The checkpoint has no tensor 'ln_f.bias'.")]
+    public void HuggingFaceLayout_ChecksEveryTensorBeforeConverting(string name, int[]? shape, string message)
+    {
+        using var model = new GptModel(Config, new CpuBackend(), 1);
+        var ours = model.StateDict().ToDictionary(kv => kv.Key, kv => (kv.Value.Shape.ToArray(), kv.Value.ToArray()));
+        var hf = HuggingFaceGpt2.FromModel(ours);
+        if (shape == null) hf.Remove(name);
+        else hf[name] = (shape, new float[shape.Aggregate(1, (a, b) => a * b)]);
+        var shapes = ours.ToDictionary(kv => kv.Key, kv => kv.Value.Item1);
+        Assert.Equal(message, Assert.Throws<InvalidDataException>(() => HuggingFaceGpt2.ToModel(hf, shapes)).Message);
+    }
+
     [Fact]
     public void Forward_IsCausal()
     {

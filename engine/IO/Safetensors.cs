@@ -76,12 +76,7 @@ public static class Safetensors
         {
             using (var stream = new FileStream(tempPath, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 16))
             {
-                Span<byte> size = stackalloc byte[8];
-                BinaryPrimitives.WriteUInt64LittleEndian(size, (ulong)header.Length);
-                stream.Write(size);
-                stream.Write(header);
-                foreach (var entry in validated)
-                    WriteF32(stream, entry.Data);
+                WriteValidated(stream, validated, header);
                 stream.Flush(flushToDisk: true);
             }
             File.Move(tempPath, fullPath, overwrite: true);
@@ -91,6 +86,29 @@ public static class Safetensors
             try { File.Delete(tempPath); } catch (IOException) { } catch (UnauthorizedAccessException) { }
             throw;
         }
+    }
+
+    /// <summary>
+    /// Writes the same bytes as <see cref="Write(string, IReadOnlyList{SafetensorsEntry}, IReadOnlyDictionary{string, string}?)"/>
+    /// into <paramref name="stream"/>, for a caller that owns the file's temporary name, flushing and renaming.
+    /// The stream is neither flushed nor closed.
+    /// </summary>
+    public static void Write(Stream stream, IReadOnlyList<SafetensorsEntry> entries, IReadOnlyDictionary<string, string>? metadata = null)
+    {
+        ArgumentNullException.ThrowIfNull(stream);
+        ArgumentNullException.ThrowIfNull(entries);
+        var validated = ValidateForWrite(entries);
+        WriteValidated(stream, validated, BuildHeader(validated, metadata));
+    }
+
+    private static void WriteValidated(Stream stream, SafetensorsEntry[] entries, byte[] header)
+    {
+        Span<byte> size = stackalloc byte[8];
+        BinaryPrimitives.WriteUInt64LittleEndian(size, (ulong)header.Length);
+        stream.Write(size);
+        stream.Write(header);
+        foreach (var entry in entries)
+            WriteF32(stream, entry.Data);
     }
 
     /// <summary>

@@ -13,14 +13,31 @@ public static partial class HuggingFaceGpt2
     public static bool IsHuggingFaceLayout(IEnumerable<string> names) =>
         names.Any(n => n.EndsWith(".attn.c_attn.weight", StringComparison.Ordinal));
 
-    public static Dictionary<string, (int[] Shape, float[] Data)> ToModel(IReadOnlyDictionary<string, (int[] Shape, float[] Data)> hf)
+    /// <summary>Converts a Hugging Face state dict to this model's names and layouts. Every tensor is first checked
+    /// against <paramref name="modelShapes"/> (the model's state dict shapes, in our layout), so a file made for another
+    /// model size is one error naming the tensor and both shapes, never a transpose running off an array.</summary>
+    public static Dictionary<string, (int[] Shape, float[] Data)> ToModel(IReadOnlyDictionary<string, (int[] Shape, float[] Data)> hf,
+        IReadOnlyDictionary<string, int[]> modelShapes)
     {
+        var expected = LayoutShapes(modelShapes);
+        foreach (var (rawName, (shape, _)) in hf)
+        {
+            string name = Unprefixed(rawName);
+            if (IsIgnored(name)) continue;
+            if (!expected.TryGetValue(name, out var want))
+                throw new InvalidDataException($"Unexpected tensor '{rawName}' in the checkpoint: the model has no such parameter.");
+            if (!shape.AsSpan().SequenceEqual(want))
+                throw new InvalidDataException($"Tensor '{rawName}' has shape {Format(shape)} in the checkpoint but {Format(want)} in the model.");
+        }
+        var present = hf.Keys.Select(Unprefixed).ToHashSet(StringComparer.Ordinal);
+        if (expected.Keys.FirstOrDefault(n => !present.Contains(n)) is { } absent)
+            throw new InvalidDataException($"The checkpoint has no tensor '{absent}'.");
+
         var result = new Dictionary<string, (int[], float[])>(StringComparer.Ordinal);
         foreach (var (rawName, (shape, data)) in hf)
         {
-            string name = rawName.StartsWith("transformer.", StringComparison.Ordinal) ? rawName["transformer.".Length..] : rawName;
-            if (name == "lm_head.weight" || name.EndsWith(".attn.bias", StringComparison.Ordinal) || name.EndsWith(".attn.masked_bias", StringComparison.Ordinal))
-                continue;
+            string name = Unprefixed(rawName);
+            if (IsIgnored(name)) continue;
             if (name.EndsWith(".attn.c_attn.weight", StringComparison.Ordinal))
             {
                 // [C, 3C] Conv1D -> three [C, C] Linear weights.
@@ -65,6 +82,30 @@ public static partial class HuggingFaceGpt2
         }
         return result;
     }
+
+    /// <summary>The Hugging Face names and shapes of a model whose state dict has these shapes: the shape-only twin of
+    /// <see cref="FromModel"/>.</summary>
+    private static Dictionary<string, int[]> LayoutShapes(IReadOnlyDictionary<string, int[]> model)
+    {
+        var result = new Dictionary<string, int[]>(StringComparer.Ordinal);
+        foreach (var (name, shape) in model)
+        {
+            if (name.EndsWith(".attn.q_proj.weight", StringComparison.Ordinal)) result[name[..^"q_proj.weight".Length] + "c_attn.weight"] = [shape[1], 3 * shape[0]];
+            else if (name.EndsWith(".attn.q_proj.bias", StringComparison.Ordinal)) result[name[..^"q_proj.bias".Length] + "c_attn.bias"] = [3 * shape[0]];
+            else if (name.Contains(".attn.k_proj.", StringComparison.Ordinal) || name.Contains(".attn.v_proj.", StringComparison.Ordinal)) continue;
+            else if (ConvWeight().IsMatch(name)) result[name] = [shape[1], shape[0]];
+            else result[name] = shape;
+        }
+        return result;
+    }
+
+    private static string Unprefixed(string name) => name.StartsWith("transformer.", StringComparison.Ordinal) ? name["transformer.".Length..] : name;
+
+    /// <summary>The tied lm_head and the attention-mask buffers are in the file but are not parameters.</summary>
+    private static bool IsIgnored(string name) =>
+        name == "lm_head.weight" || name.EndsWith(".attn.bias", StringComparison.Ordinal) || name.EndsWith(".attn.masked_bias", StringComparison.Ordinal);
+
+    private static string Format(int[] shape) => "[" + string.Join(", ", shape) + "]";
 
     private static readonly string[] Projections = ["q_proj", "k_proj", "v_proj"];
 

@@ -11,15 +11,18 @@ public sealed record Checkpoint(GptModel Model, ITokenizer Tokenizer, TrainOptio
     public static Checkpoint Load(string directory, IBackend backend)
     {
         var folder = new RunFolder(directory);
-        if (!File.Exists(folder.File(RunFolder.ConfigFile)) || !File.Exists(folder.File(RunFolder.ModelFile)))
+        // With trainer.json the weights may sit in model.safetensors.prev after a failed save; LoadModel finds them there.
+        if (!File.Exists(folder.File(RunFolder.ConfigFile)) || (!folder.HasCheckpoint && !File.Exists(folder.File(RunFolder.ModelFile))))
             throw new UserError($"{folder.Path} is not a run folder (it needs {RunFolder.ConfigFile} and {RunFolder.ModelFile}).");
-        var config = folder.LoadConfig();
-        var options = folder.HasCheckpoint ? folder.LoadTrainerState().Options : null;
+        // With trainer.json, config.json and the weights are the files it committed, checked against their SHA-256.
+        var state = folder.HasCheckpoint ? folder.LoadTrainerState() : null;
+        var config = folder.LoadConfig(state);
         // Without trainer.json the vocabulary decides: 256 is the byte tokenizer, anything else GPT-2's.
-        var tokenizer = TokenizerFactory.Create(options?.Tokenizer ?? (config.VocabSize == 256 ? "bytes" : "gpt2"));
+        var tokenizer = TokenizerFactory.Create(state?.Options.Tokenizer ?? (config.VocabSize == 256 ? "bytes" : "gpt2"));
         var model = new GptModel(config, backend, seed: 0);
-        folder.LoadModel(model);
-        return new Checkpoint(model, tokenizer, options);
+        try { folder.LoadModel(model, state); }
+        catch { model.Dispose(); throw; }
+        return new Checkpoint(model, tokenizer, state?.Options);
     }
 
     public void Dispose() => Model.Dispose();

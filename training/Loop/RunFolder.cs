@@ -1,4 +1,3 @@
-using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using HardFocus.Engine;
@@ -10,14 +9,15 @@ using HardFocus.Training.Optim;
 namespace HardFocus.Training;
 
 /// <summary>What trainer.json records: where the run is, and the options that decide what comes next.
-/// <paramref name="ReweighterState"/> is what a stateful reweighter saved (null for the others and in older files).</summary>
-public sealed record TrainerState(int Step, LoaderState Loader, TrainOptions Options, string Backend, double[]? ReweighterState = null);
+/// <paramref name="ReweighterState"/> is what a stateful reweighter saved (null for the others and in older files).
+/// <paramref name="Sha256"/> maps each checkpoint file's name to its SHA-256 in lower-case hex (null in older files).</summary>
+public sealed record TrainerState(int Step, LoaderState Loader, TrainOptions Options, string Backend, double[]? ReweighterState = null,
+    IReadOnlyDictionary<string, string>? Sha256 = null);
 
 /// <summary>
 /// One run's folder: config.json, model.safetensors, optimizer.safetensors, trainer.json, metrics.jsonl and
-/// samples.jsonl. Checkpoint files are written to a temporary name and renamed into place, and the step is stamped
-/// into all three. The previous weights and optimizer state are kept as *.prev until the new trainer.json is in
-/// place, so a save interrupted at any point still leaves one complete checkpoint for --resume to load.
+/// samples.jsonl. How a checkpoint is saved and found again, so that no failed save loses the last one, is
+/// <see cref="CheckpointFiles"/>'s job; loads check every file against the SHA-256 that trainer.json records.
 /// </summary>
 public sealed class RunFolder
 {
@@ -36,59 +36,21 @@ public sealed class RunFolder
         UnmappedMemberHandling = JsonUnmappedMemberHandling.Disallow,
     };
 
-    public RunFolder(string path) => Path = System.IO.Path.GetFullPath(path);
+    private readonly CheckpointFiles _checkpoint;
+
+    /// <param name="io">Where a save's file operations go; the disk unless a test injects failures.</param>
+    public RunFolder(string path, IRunFolderIO? io = null)
+    {
+        Path = System.IO.Path.GetFullPath(path);
+        _checkpoint = new CheckpointFiles(this, io ?? DiskRunFolderIO.Instance);
+    }
 
     public string Path { get; }
     public string File(string name) => System.IO.Path.Combine(Path, name);
     public bool HasCheckpoint => System.IO.File.Exists(File(TrainerFile));
 
-    public void SaveCheckpoint(GptModel model, IOptimizer optimizer, TrainerState state)
-    {
-        Directory.CreateDirectory(Path);
-        var stamp = new Dictionary<string, string> { ["step"] = state.Step.ToString(CultureInfo.InvariantCulture) };
-        var weights = model.StateDict().Select(kv => new SafetensorsEntry(kv.Key, kv.Value.Shape.ToArray(), kv.Value.ToArray())).ToList();
-        foreach (var w in weights)
-            if (!w.Data.All(float.IsFinite))
-                throw new InvalidOperationException($"Training diverged before step {state.Step}: '{w.Name}' holds non-finite values; the last checkpoint in {Path} is kept.");
-        WriteAtomically(File(ConfigFile), model.Config.ToJson());
-        KeepPrevious(ModelFile);
-        Safetensors.Write(File(ModelFile), weights, stamp);
-        KeepPrevious(OptimizerFile);
-        TensorFile.Save(File(OptimizerFile), optimizer.State(),
-            new Dictionary<string, string>(stamp) { ["optimizer"] = optimizer.Name });
-        // Written last: a checkpoint counts once trainer.json names its step.
-        WriteAtomically(File(TrainerFile), JsonSerializer.Serialize(state, Json));
-        System.IO.File.Delete(File(ModelFile + PreviousSuffix));
-        System.IO.File.Delete(File(OptimizerFile + PreviousSuffix));
-    }
-
-    private const string PreviousSuffix = ".prev";
-
-    private void KeepPrevious(string name)
-    {
-        if (System.IO.File.Exists(File(name))) System.IO.File.Move(File(name), File(name + PreviousSuffix), overwrite: true);
-    }
-
-    /// <summary>The file of this name that carries <paramref name="step"/>: the current one, or its *.prev when a save
-    /// was interrupted after replacing it but before trainer.json.</summary>
-    private SafetensorsFile ReadAtStep(string name, int? step)
-    {
-        string path = File(name), previous = path + PreviousSuffix;
-        bool hasPrevious = System.IO.File.Exists(previous);
-        var file = System.IO.File.Exists(path) || !hasPrevious ? Safetensors.Read(path) : null;
-        if (step == null) return file!;
-        if ((file == null || StepOf(file) != step) && hasPrevious)
-        {
-            path = previous;
-            file = Safetensors.Read(previous);
-        }
-        if (StepOf(file!) is var found && found != step)
-            throw new InvalidDataException($"{path} is from step {found?.ToString(CultureInfo.InvariantCulture) ?? "unknown"} but trainer.json says step {step}: the checkpoint was not saved completely.");
-        return file!;
-    }
-
-    private static int? StepOf(SafetensorsFile file) =>
-        file.Metadata.TryGetValue("step", out var s) && int.TryParse(s, NumberStyles.Integer, CultureInfo.InvariantCulture, out int step) ? step : null;
+    /// <summary>Writes a checkpoint of this step; refuses, touching no file, when a weight or optimizer value is not finite.</summary>
+    public void SaveCheckpoint(GptModel model, IOptimizer optimizer, TrainerState state) => _checkpoint.Save(model, optimizer, state);
 
     /// <summary>trainer.json, every field checked: one line naming the file and the field when one is missing, of the
     /// wrong type or out of range.</summary>
@@ -98,27 +60,32 @@ public sealed class RunFolder
         return TrainerStateFile.Read(File(TrainerFile), Json);
     }
 
-    public GptConfig LoadConfig() => GptConfig.Load(File(ConfigFile));
+    /// <summary>Reads config.json; with <paramref name="state"/> (the folder's trainer.json) it must be the file that state committed.</summary>
+    public GptConfig LoadConfig(TrainerState? state = null) => GptConfig.Load(_checkpoint.Locate(ConfigFile, state));
 
-    /// <summary>Loads weights into <paramref name="model"/>; with <paramref name="expectedStep"/> the file must carry that step.</summary>
-    public void LoadModel(GptModel model, int? expectedStep = null) => LoadInto(ReadAtStep(ModelFile, expectedStep), model);
+    /// <summary>Loads weights into <paramref name="model"/>; with <paramref name="state"/> (the folder's trainer.json) they
+    /// come from the file that state committed, checked against its SHA-256.</summary>
+    public void LoadModel(GptModel model, TrainerState? state = null) => LoadInto(Safetensors.Read(_checkpoint.Locate(ModelFile, state)), model);
 
     public static void LoadWeights(string safetensorsPath, GptModel model) => LoadInto(Safetensors.Read(safetensorsPath), model);
 
     private static void LoadInto(SafetensorsFile file, GptModel model)
     {
         var tensors = file.Entries.ToDictionary(e => e.Name, e => (e.Shape, e.Data));
-        model.LoadStateDict(HuggingFaceGpt2.IsHuggingFaceLayout(tensors.Keys) ? HuggingFaceGpt2.ToModel(tensors) : tensors);
+        if (HuggingFaceGpt2.IsHuggingFaceLayout(tensors.Keys))
+            tensors = HuggingFaceGpt2.ToModel(tensors, model.StateDict().ToDictionary(kv => kv.Key, kv => kv.Value.Shape.ToArray()));
+        model.LoadStateDict(tensors);
     }
 
-    public void LoadOptimizer(IOptimizer optimizer, int step)
+    /// <summary>Loads the optimizer state that <paramref name="state"/> committed, checked against its SHA-256.</summary>
+    public void LoadOptimizer(IOptimizer optimizer, TrainerState state)
     {
-        var file = ReadAtStep(OptimizerFile, step);
+        var file = Safetensors.Read(_checkpoint.Locate(OptimizerFile, state));
         if (file.Metadata.TryGetValue("optimizer", out var name) && name != optimizer.Name)
             throw new InvalidDataException($"{File(OptimizerFile)} holds {name} state, but the run uses {optimizer.Name}.");
         var backend = optimizer.State().FirstOrDefault().Value?.Backend;
         var tensors = file.Entries.ToDictionary(e => e.Name, e => Tensor.Persistent(e.Data, new Shape(e.Shape), backend));
-        optimizer.LoadState(tensors, step);
+        optimizer.LoadState(tensors, state.Step);
         foreach (var t in tensors.Values) t.Dispose();
     }
 
@@ -145,9 +112,27 @@ public sealed class RunFolder
         catch (JsonException) { return null; }
     }
 
+    /// <summary>The name a file is written under before it is renamed into place: ".NAME.&lt;32 hex digits&gt;.tmp" beside it.</summary>
+    internal static string TemporaryName(string path) =>
+        System.IO.Path.Combine(System.IO.Path.GetDirectoryName(path)!, $".{System.IO.Path.GetFileName(path)}.{Guid.NewGuid():N}.tmp");
+
+    private static bool IsTemporaryName(string name) =>
+        name.Length >= 39 && name[0] == '.' && name.EndsWith(".tmp", StringComparison.Ordinal) && name[^37] == '.'
+        && name[^36..^4].All(char.IsAsciiHexDigitLower);
+
+    /// <summary>Deletes the temporary files (see <see cref="TemporaryName"/>) that writes killed before their own cleanup
+    /// left here; returns how many. Only for a folder nothing is writing to: it runs on resume.</summary>
+    public int RemoveStaleTemporaryFiles()
+    {
+        if (!Directory.Exists(Path)) return 0;
+        var stale = Directory.EnumerateFiles(Path).Where(f => IsTemporaryName(System.IO.Path.GetFileName(f))).ToList();
+        foreach (var f in stale) System.IO.File.Delete(f);
+        return stale.Count;
+    }
+
     public static void WriteAtomically(string path, string contents)
     {
-        string temp = System.IO.Path.Combine(System.IO.Path.GetDirectoryName(path)!, $".{System.IO.Path.GetFileName(path)}.{Guid.NewGuid():N}.tmp");
+        string temp = TemporaryName(path);
         try
         {
             using (var stream = new FileStream(temp, FileMode.CreateNew, FileAccess.Write))

@@ -54,9 +54,13 @@ public sealed class TrainingSession : IDisposable
 
     public void Save(RunFolder folder) => folder.SaveCheckpoint(Model, Optimizer, State());
 
-    /// <summary>Restores model, optimizer, data position and the reweighter's memory from a run folder's checkpoint.</summary>
+    /// <summary>Restores model, optimizer, data position and the reweighter's memory from a run folder's checkpoint, after
+    /// clearing the temporary files of saves that were killed, and checks each file against trainer.json's SHA-256.</summary>
     public void Restore(RunFolder folder, TrainerState state)
     {
+        folder.RemoveStaleTemporaryFiles();
+        // The session was built from config.json already; this only proves it is the file the checkpoint committed.
+        folder.LoadConfig(state);
         if (Reweighter is IStatefulReweighter stateful)
             stateful.LoadState(state.ReweighterState
                 ?? throw new InvalidDataException($"{folder.File(RunFolder.TrainerFile)} lacks the {OptionNames.Of(Options.Reweight)} state it needs to resume."));
@@ -65,8 +69,8 @@ public sealed class TrainingSession : IDisposable
         // Checked here rather than by the loader, whose message would not name the file: the data may have changed.
         if (state.Loader.Position > Train.Count)
             throw new InvalidDataException($"{folder.File(RunFolder.TrainerFile)}: Loader.Position {state.Loader.Position} is past the {Train.Count} training sequences; has the data changed since the run was saved?");
-        folder.LoadModel(Model, state.Step);
-        folder.LoadOptimizer(Optimizer, state.Step);
+        folder.LoadModel(Model, state);
+        folder.LoadOptimizer(Optimizer, state);
         Loader.State = state.Loader;
     }
 
