@@ -41,7 +41,8 @@ public sealed class BadInputCliTests : IDisposable
     [InlineData("--weight-decay must be in [0, 10], got -1.", "--weight-decay", "-1")]
     [InlineData("--eval-batches must be from 1 to 100000, got 0.", "--eval-batches", "0")]
     [InlineData("--dropout must be in [0, 1), got NaN.", "--dropout", "NaN")]
-    [InlineData("--lr must be in (0, 10], got 1E+30.", "--lr", "1e30")]
+    [InlineData("--lr must be in (0, 1E+32], got 1E+33.", "--lr", "1e33")]
+    [InlineData("--lr must be in (0, 1E+32], got 0.", "--lr", "0")]
     [InlineData("--steps must be from 1 to 10000000, got 0.", "--steps", "0")]
     [InlineData("--portion 3 starts MidRanking's block at rank 3, but a pool holds only 2 samples", "--reweight", "midrank", "--portion", "3", "--batch-size", "2")]
     public void TrainOptionOutOfRange_IsRefusedBeforeAnythingIsWritten(string expected, params string[] option)

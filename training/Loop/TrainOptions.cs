@@ -71,7 +71,7 @@ public sealed record TrainOptions
         public static readonly OptionBound SaveEvery = OptionBound.Integer("--save-every", 0, 10_000_000);
         public static readonly OptionBound EvalBatches = OptionBound.Integer("--eval-batches", 1, 100_000);
         public static readonly OptionBound MaxBadSteps = OptionBound.Integer("--max-bad-steps", 0, 10_000);
-        public static readonly OptionBound LearningRate = OptionBound.Real("--lr", 0, 10, aboveMin: true);
+        public static readonly OptionBound LearningRate = OptionBound.Real("--lr", 0, 1e32, aboveMin: true); // any finite rate: divergence is caught as it happens
         public static readonly OptionBound WeightDecay = OptionBound.Real("--weight-decay", 0, 10);
         public static readonly OptionBound ClipNorm = OptionBound.Real("--clip-norm", 0, 1_000_000);
         public static readonly OptionBound Dropout = OptionBound.Real("--dropout", 0, 1, belowMax: true);
