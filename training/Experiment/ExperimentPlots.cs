@@ -110,7 +110,7 @@ public static class ExperimentPlots
                 evalSteps.Select(s => curves.Where(d => d.ContainsKey(s)).Average(d => d[s])).ToArray()));
         }
         Charts.Lines(target($"{prefix}-effective-sample-size.png"),
-            $"Effective sample size 1/Σw² as a share of the pool ({prefix}, mean over seeds)", "step", "ESS / pool size", ess);
-        Charts.Lines(target($"{prefix}-validation.png"), $"Validation loss during training ({prefix}, mean over seeds)", "step", "validation loss", validation);
+            $"Effective sample size of the weights ({prefix}, mean of seeds)", "step", "1/Σw² as a share of the pool", ess);
+        Charts.Lines(target($"{prefix}-validation.png"), $"Validation loss ({prefix}, mean of seeds)", "step", "validation loss", validation);
     }
 }
