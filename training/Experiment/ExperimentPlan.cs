@@ -11,6 +11,9 @@ public sealed record Arm(string Setting, Method? Method, int Seed, string Folder
     public bool IsBase => Method == null;
     public string Name => Method?.Name ?? "base";
 
+    /// <summary>How results label the arm's budget: the base, or the budget its method is compared at.</summary>
+    public string BudgetLabel => IsBase ? "base" : Method!.Budget == Budget.EqualSamples ? "equal samples" : "equal steps";
+
     /// <summary>Tokens pushed through the model, for estimating time left: a pool of P micro-batches costs P.</summary>
     public double Cost => (double)Options.Steps * Options.Patience * Options.BatchSize * Options.SeqLen;
 }

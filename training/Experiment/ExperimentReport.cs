@@ -30,13 +30,10 @@ public sealed record MetricInfo(string Key, string Title, bool HigherIsBetter, s
         : value.ToString("+" + Format + ";-" + Format + ";" + Format, CultureInfo.InvariantCulture);
 }
 
-/// <summary>One method's numbers in one setting, over seeds, and its difference against ERM paired by seed.</summary>
-public sealed record MethodSummary(string Setting, string Method, string Budget, string Description,
-    IReadOnlyDictionary<string, Summary> Metrics, IReadOnlyDictionary<string, PairedDifference> VersusErm)
-{
-    /// <summary>The base model's row: a reference point, not a method in the verdict.</summary>
-    public bool IsBase => Budget == "-";
-}
+/// <summary>One method's numbers in one setting, over seeds, and its difference against ERM paired by seed.
+/// <paramref name="IsBase"/> marks the base model's row: a reference point, not a method in the verdict.</summary>
+public sealed record MethodSummary(string Setting, string Method, string Budget, bool IsBase, string Description,
+    IReadOnlyDictionary<string, Summary> Metrics, IReadOnlyDictionary<string, PairedDifference> VersusErm);
 
 /// <summary>Writes results.md, results.csv and summary.json from every arm's measurements.</summary>
 public static class ExperimentReport
@@ -57,8 +54,8 @@ public static class ExperimentReport
                 var paired = mine.Where(r => baseline.ContainsKey(r.Seed)).ToList();
                 var versus = arm.Name == Baseline ? new Dictionary<string, PairedDifference>() : metricNames.ToDictionary(m => m,
                     m => Statistics.Paired(paired.Select(r => Value(r, m)).ToList(), paired.Select(r => Value(baseline[r.Seed], m)).ToList()));
-                string budget = arm.Method?.Budget == Budget.EqualSamples ? "equal samples" : arm.IsBase ? "-" : "equal steps";
-                summaries.Add(new MethodSummary(setting, arm.Name, budget, arm.Method?.Describe() ?? "the pretrained starting point", metrics, versus));
+                summaries.Add(new MethodSummary(setting, arm.Name, arm.BudgetLabel, arm.IsBase, arm.Method?.Describe() ?? "the pretrained starting point",
+                    metrics, versus));
             }
         }
         return summaries;
@@ -137,8 +134,7 @@ public static class ExperimentReport
     private static string Csv(ExperimentPlan plan, IReadOnlyList<ArmResult> results)
     {
         var csv = new StringBuilder("setting,method,budget,seed,metric,value\n");
-        var budgets = plan.Arms.DistinctBy(a => (a.Setting, a.Name)).ToDictionary(a => (a.Setting, a.Name),
-            a => a.IsBase ? "base" : a.Method!.Budget == Budget.EqualSamples ? "equal-samples" : "equal-steps");
+        var budgets = plan.Arms.DistinctBy(a => (a.Setting, a.Name)).ToDictionary(a => (a.Setting, a.Name), a => a.BudgetLabel);
         foreach (var r in results)
             foreach (var metric in MetricNames(plan, r.Setting))
                 csv.Append(CultureInfo.InvariantCulture, $"{r.Setting},{r.Method},{budgets[(r.Setting, r.Method)]},{r.Seed},{metric},{Value(r, metric):R}\n");
