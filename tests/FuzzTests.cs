@@ -182,16 +182,7 @@ public sealed class FuzzTests : IDisposable
                 ["data_offsets"] = new JsonArray(JsonValue.Create(begin), JsonValue.Create(buffer.Length)),
             };
         }
-        return SafetensorsBytes(Encoding.UTF8.GetBytes(header.ToJsonString()), buffer.ToArray());
-    }
-
-    private static byte[] SafetensorsBytes(byte[] header, byte[] buffer, ulong? headerSize = null)
-    {
-        var file = new byte[8 + header.Length + buffer.Length];
-        BinaryPrimitives.WriteUInt64LittleEndian(file, headerSize ?? (ulong)header.Length);
-        header.CopyTo(file, 8);
-        buffer.CopyTo(file, 8 + header.Length);
-        return file;
+        return SafetensorsBytes.Build(Encoding.UTF8.GetBytes(header.ToJsonString()), buffer.ToArray());
     }
 
     /// <summary>trainer.json as the trainer writes it (with a stateful reweighter's memory), and as files from before
@@ -442,7 +433,7 @@ public sealed class FuzzTests : IDisposable
         var buffer = input.AsSpan(8 + (int)size).ToArray();
         var (mutated, what) = rng.NextInt(4) == 0 ? ClaimHugeTensor(header, rng) : MutateJson(header, rng, jsonLines: false);
         ulong? prefix = rng.NextInt(8) == 0 ? (ulong)mutated.Length + (ulong)(rng.NextInt(16) - 8) : null;
-        return (SafetensorsBytes(mutated, buffer, prefix), $"header: {what}{(prefix != null ? $", size prefix {prefix}" : "")}");
+        return (SafetensorsBytes.Build(mutated, buffer, prefix), $"header: {what}{(prefix != null ? $", size prefix {prefix}" : "")}");
     }
 
     /// <summary>One tensor's shape and offsets rewritten to claim far more data than the file holds.</summary>

@@ -13,17 +13,6 @@ public sealed class SafetensorsTests : IDisposable
 
     private string PathOf(string name) => Path.Combine(dir, name);
 
-    private static byte[] BuildFile(byte[] header, byte[] buffer, ulong? headerSize = null)
-    {
-        var file = new byte[8 + header.Length + buffer.Length];
-        BinaryPrimitives.WriteUInt64LittleEndian(file, headerSize ?? (ulong)header.Length);
-        header.CopyTo(file, 8);
-        buffer.CopyTo(file, 8 + header.Length);
-        return file;
-    }
-
-    private static byte[] BuildFile(string header, byte[] buffer) => BuildFile(Encoding.UTF8.GetBytes(header), buffer);
-
     private static void AssertSameBits(float[] expected, float[] actual) =>
         Assert.Equal(expected.Select(BitConverter.SingleToInt32Bits), actual.Select(BitConverter.SingleToInt32Bits));
 
@@ -117,7 +106,7 @@ public sealed class SafetensorsTests : IDisposable
              "f16": {"dtype": "F16", "shape": [3, 1], "data_offsets": [12, 18], "extra": "ignored"}}
             """ + "     ";
         var path = PathOf("hand.safetensors");
-        File.WriteAllBytes(path, BuildFile(header, buffer));
+        File.WriteAllBytes(path, SafetensorsBytes.Build(header, buffer));
 
         var file = Safetensors.Read(path);
         Assert.Equal(["f32", "f16", "bf16", "f64"], file.Entries.Select(e => e.Name));
@@ -140,7 +129,7 @@ public sealed class SafetensorsTests : IDisposable
              "b": {"dtype": "BF16", "shape": [{{{count}}}], "data_offsets": [{{{2 * count}}}, {{{4 * count}}}]}}
             """;
         var path = PathOf("large.safetensors");
-        File.WriteAllBytes(path, BuildFile(header, buffer));
+        File.WriteAllBytes(path, SafetensorsBytes.Build(header, buffer));
 
         var file = Safetensors.Read(path);
         ushort Bits(int i) => BinaryPrimitives.ReadUInt16LittleEndian(buffer.AsSpan(2 * i));
@@ -153,33 +142,33 @@ public sealed class SafetensorsTests : IDisposable
     private static readonly Dictionary<string, (byte[] File, string Problem)> InvalidFiles = new()
     {
         ["short file"] = (new byte[5], "shorter than the 8-byte header size prefix"),
-        ["header larger than file"] = (BuildFile(Encoding.UTF8.GetBytes("{}"), [], headerSize: 1000), "header size 1000 is larger than the 2 bytes"),
-        ["absurd header size"] = (BuildFile(Encoding.UTF8.GetBytes("{}"), [], headerSize: 200_000_000), "exceeds the 100000000-byte limit"),
-        ["max u64 header size"] = (BuildFile(Encoding.UTF8.GetBytes("{}"), [], headerSize: ulong.MaxValue), "exceeds the 100000000-byte limit"),
-        ["invalid json"] = (BuildFile("""{"a": {"dtype": "F32",""", []), "the header is not valid JSON"),
-        ["invalid utf8"] = (BuildFile([(byte)'{', (byte)'"', 0xFF, (byte)'"', (byte)':', (byte)'1', (byte)'}'], []), "the header is not valid UTF-8"),
-        ["header not object"] = (BuildFile("[1, 2]", []), "is a JSON Array, not a JSON object"),
-        ["entry not object"] = (BuildFile("""{"a": 3}""", []), "tensor 'a': the entry must be a JSON object"),
-        ["missing dtype"] = (BuildFile("""{"a": {"shape": [2], "data_offsets": [0, 8]}}""", new byte[8]), "tensor 'a': the entry is missing 'dtype'"),
-        ["missing shape"] = (BuildFile("""{"a": {"dtype": "F32", "data_offsets": [0, 8]}}""", new byte[8]), "missing 'shape'"),
-        ["missing data_offsets"] = (BuildFile("""{"a": {"dtype": "F32", "shape": [2]}}""", new byte[8]), "missing 'data_offsets'"),
-        ["dtype not string"] = (BuildFile("""{"a": {"dtype": 4, "shape": [2], "data_offsets": [0, 8]}}""", new byte[8]), "'dtype' must be a JSON String"),
-        ["shape not array"] = (BuildFile("""{"a": {"dtype": "F32", "shape": "2", "data_offsets": [0, 8]}}""", new byte[8]), "'shape' must be a JSON Array"),
-        ["shape not integer"] = (BuildFile("""{"a": {"dtype": "F32", "shape": [2.5], "data_offsets": [0, 8]}}""", new byte[8]), "'shape' must hold integers"),
-        ["offsets not integer"] = (BuildFile("""{"a": {"dtype": "F32", "shape": [2], "data_offsets": ["0", 8]}}""", new byte[8]), "'data_offsets' must hold integers"),
-        ["negative dim"] = (BuildFile("""{"a": {"dtype": "F32", "shape": [-2], "data_offsets": [0, 8]}}""", new byte[8]), "negative dimension -2"),
-        ["too many elements"] = (BuildFile("""{"a": {"dtype": "F32", "shape": [100000, 100000], "data_offsets": [0, 8]}}""", new byte[8]), "larger than a .NET array can hold"),
-        ["three offsets"] = (BuildFile("""{"a": {"dtype": "F32", "shape": [2], "data_offsets": [0, 8, 16]}}""", new byte[8]), "exactly 2 values"),
-        ["reversed offsets"] = (BuildFile("""{"a": {"dtype": "F32", "shape": [0], "data_offsets": [8, 0]}}""", new byte[8]), "0 <= begin <= end"),
-        ["unsupported dtype"] = (BuildFile("""{"a": {"dtype": "I32", "shape": [2], "data_offsets": [0, 8]}}""", new byte[8]), "unsupported dtype 'I32'"),
-        ["size mismatch"] = (BuildFile("""{"a": {"dtype": "F32", "shape": [3], "data_offsets": [0, 8]}}""", new byte[8]), "span 8 bytes, but shape [3] of F32 needs 12"),
-        ["offsets beyond buffer"] = (BuildFile("{" + A + "}", new byte[4]), "beyond the end of the 4-byte data buffer"),
-        ["overlap"] = (BuildFile("{" + A + """, "b": {"dtype": "F16", "shape": [4], "data_offsets": [4, 12]}}""", new byte[12]), "tensor 'b' at data_offsets [4, 12] overlaps tensor 'a'"),
-        ["hole"] = (BuildFile("{" + A + """, "b": {"dtype": "F32", "shape": [2], "data_offsets": [12, 20]}}""", new byte[20]), "hole: bytes [8, 12)"),
-        ["trailing bytes"] = (BuildFile("{" + A + "}", new byte[12]), "the trailing 4 bytes belong to no tensor"),
-        ["metadata not object"] = (BuildFile("""{"__metadata__": ["x"]}""", []), "'__metadata__' must be a JSON object"),
-        ["metadata value not string"] = (BuildFile("""{"__metadata__": {"k": 1}}""", []), "'__metadata__' value for key 'k' must be a string"),
-        ["duplicate name"] = (BuildFile("{" + A + "," + A + "}", new byte[16]), "duplicate header key 'a'"),
+        ["header larger than file"] = (SafetensorsBytes.Build(Encoding.UTF8.GetBytes("{}"), [], headerSize: 1000), "header size 1000 is larger than the 2 bytes"),
+        ["absurd header size"] = (SafetensorsBytes.Build(Encoding.UTF8.GetBytes("{}"), [], headerSize: 200_000_000), "exceeds the 100000000-byte limit"),
+        ["max u64 header size"] = (SafetensorsBytes.Build(Encoding.UTF8.GetBytes("{}"), [], headerSize: ulong.MaxValue), "exceeds the 100000000-byte limit"),
+        ["invalid json"] = (SafetensorsBytes.Build("""{"a": {"dtype": "F32",""", []), "the header is not valid JSON"),
+        ["invalid utf8"] = (SafetensorsBytes.Build([(byte)'{', (byte)'"', 0xFF, (byte)'"', (byte)':', (byte)'1', (byte)'}'], []), "the header is not valid UTF-8"),
+        ["header not object"] = (SafetensorsBytes.Build("[1, 2]", []), "is a JSON Array, not a JSON object"),
+        ["entry not object"] = (SafetensorsBytes.Build("""{"a": 3}""", []), "tensor 'a': the entry must be a JSON object"),
+        ["missing dtype"] = (SafetensorsBytes.Build("""{"a": {"shape": [2], "data_offsets": [0, 8]}}""", new byte[8]), "tensor 'a': the entry is missing 'dtype'"),
+        ["missing shape"] = (SafetensorsBytes.Build("""{"a": {"dtype": "F32", "data_offsets": [0, 8]}}""", new byte[8]), "missing 'shape'"),
+        ["missing data_offsets"] = (SafetensorsBytes.Build("""{"a": {"dtype": "F32", "shape": [2]}}""", new byte[8]), "missing 'data_offsets'"),
+        ["dtype not string"] = (SafetensorsBytes.Build("""{"a": {"dtype": 4, "shape": [2], "data_offsets": [0, 8]}}""", new byte[8]), "'dtype' must be a JSON String"),
+        ["shape not array"] = (SafetensorsBytes.Build("""{"a": {"dtype": "F32", "shape": "2", "data_offsets": [0, 8]}}""", new byte[8]), "'shape' must be a JSON Array"),
+        ["shape not integer"] = (SafetensorsBytes.Build("""{"a": {"dtype": "F32", "shape": [2.5], "data_offsets": [0, 8]}}""", new byte[8]), "'shape' must hold integers"),
+        ["offsets not integer"] = (SafetensorsBytes.Build("""{"a": {"dtype": "F32", "shape": [2], "data_offsets": ["0", 8]}}""", new byte[8]), "'data_offsets' must hold integers"),
+        ["negative dim"] = (SafetensorsBytes.Build("""{"a": {"dtype": "F32", "shape": [-2], "data_offsets": [0, 8]}}""", new byte[8]), "negative dimension -2"),
+        ["too many elements"] = (SafetensorsBytes.Build("""{"a": {"dtype": "F32", "shape": [100000, 100000], "data_offsets": [0, 8]}}""", new byte[8]), "larger than a .NET array can hold"),
+        ["three offsets"] = (SafetensorsBytes.Build("""{"a": {"dtype": "F32", "shape": [2], "data_offsets": [0, 8, 16]}}""", new byte[8]), "exactly 2 values"),
+        ["reversed offsets"] = (SafetensorsBytes.Build("""{"a": {"dtype": "F32", "shape": [0], "data_offsets": [8, 0]}}""", new byte[8]), "0 <= begin <= end"),
+        ["unsupported dtype"] = (SafetensorsBytes.Build("""{"a": {"dtype": "I32", "shape": [2], "data_offsets": [0, 8]}}""", new byte[8]), "unsupported dtype 'I32'"),
+        ["size mismatch"] = (SafetensorsBytes.Build("""{"a": {"dtype": "F32", "shape": [3], "data_offsets": [0, 8]}}""", new byte[8]), "span 8 bytes, but shape [3] of F32 needs 12"),
+        ["offsets beyond buffer"] = (SafetensorsBytes.Build("{" + A + "}", new byte[4]), "beyond the end of the 4-byte data buffer"),
+        ["overlap"] = (SafetensorsBytes.Build("{" + A + """, "b": {"dtype": "F16", "shape": [4], "data_offsets": [4, 12]}}""", new byte[12]), "tensor 'b' at data_offsets [4, 12] overlaps tensor 'a'"),
+        ["hole"] = (SafetensorsBytes.Build("{" + A + """, "b": {"dtype": "F32", "shape": [2], "data_offsets": [12, 20]}}""", new byte[20]), "hole: bytes [8, 12)"),
+        ["trailing bytes"] = (SafetensorsBytes.Build("{" + A + "}", new byte[12]), "the trailing 4 bytes belong to no tensor"),
+        ["metadata not object"] = (SafetensorsBytes.Build("""{"__metadata__": ["x"]}""", []), "'__metadata__' must be a JSON object"),
+        ["metadata value not string"] = (SafetensorsBytes.Build("""{"__metadata__": {"k": 1}}""", []), "'__metadata__' value for key 'k' must be a string"),
+        ["duplicate name"] = (SafetensorsBytes.Build("{" + A + "," + A + "}", new byte[16]), "duplicate header key 'a'"),
     };
 
     public static TheoryData<string> InvalidFileNames => new(InvalidFiles.Keys);
