@@ -15,6 +15,8 @@ public enum DistributedMode { Auto, On, Off }
 /// </summary>
 public static class MpiLaunch
 {
+    private static readonly TimeSpan AbortDelay = TimeSpan.FromMilliseconds(300);
+
     public static bool StartedByMpiLauncher =>
         System.Environment.GetEnvironmentVariable("PMI_SIZE") != null || System.Environment.GetEnvironmentVariable("PMI_RANK") != null
         || System.Environment.GetEnvironmentVariable("PMIX_RANK") != null;
@@ -58,6 +60,9 @@ public static class MpiLaunch
             Console.Error.WriteLine($"error: rank {world.Rank} of {world.Size}: {(userFacing ? ErrorLine.Of(e) : e.ToString())}");
             Console.Out.Flush();
             Console.Error.Flush();
+            // The launcher relays a rank's output through a pipe, and kills every rank on MPI_Abort without draining it:
+            // a moment's pause lets the line out first.
+            Thread.Sleep(AbortDelay);
             world.Abort(userFacing ? 2 : 1);
             throw; // MPI_Abort does not return
         }
