@@ -11,9 +11,10 @@ namespace HardFocus.Training;
 
 /// <summary>What one optimizer step did: the pool's losses and weights in pool order, and the step's objective.
 /// A <paramref name="Skipped"/> step had a non-finite loss or gradient norm: it has no weights and no objective (NaN),
-/// and made no optimizer update.</summary>
+/// and made no optimizer update. <paramref name="GradientSumSeconds"/> is the time the gradients took to be summed over
+/// the ranks, waiting for the slowest included (null in a single process).</summary>
 public sealed record StepResult(int Step, float Objective, float MeanLoss, float LearningRate, float[] Losses, double[] Weights,
-    int Tokens, double Seconds, float? GradNorm, bool Skipped = false)
+    int Tokens, double Seconds, float? GradNorm, bool Skipped = false, double? GradientSumSeconds = null)
 {
     public double TokensPerSecond => Seconds > 0 ? Tokens / Seconds : 0;
 }
@@ -70,7 +71,13 @@ public sealed class Trainer
         _model.Training = true;
         var (losses, weights) = _options.PoolMode == PoolMode.Rescore ? RescorePool(pool, step) : KeepGraphsPool(pool, step);
         // Every rank holds the same global losses, so a non-finite pool is skipped by all of them together.
-        if (weights != null) _gradientSync?.SumAcrossRanks();
+        double? sumSeconds = null;
+        if (weights != null && _gradientSync != null)
+        {
+            var sumClock = Stopwatch.StartNew();
+            _gradientSync.SumAcrossRanks();
+            sumSeconds = sumClock.Elapsed.TotalSeconds;
+        }
         float lr = _schedule.At(step);
         int tokens = global.Sum(batch => batch.Sum(s => s.Input.Length));
 
@@ -87,7 +94,7 @@ public sealed class Trainer
 
         double objective = 0;
         for (int i = 0; i < losses.Length; i++) objective += weights![i] * losses[i];
-        return new StepResult(step, (float)objective, losses.Average(), lr, losses, weights!, tokens, clock.Elapsed.TotalSeconds, gradNorm);
+        return new StepResult(step, (float)objective, losses.Average(), lr, losses, weights!, tokens, clock.Elapsed.TotalSeconds, gradNorm, GradientSumSeconds: sumSeconds);
     }
 
     /// <summary>One forward per micro-batch; all P graphs stay alive until the pool's weights are known. Null weights
