@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Text.Json;
+using HardFocus.Engine;
 using HardFocus.Engine.IO;
 using HardFocus.Training.Distributed;
 
@@ -20,9 +21,9 @@ public class MpiTests : IDisposable
     private static readonly string Hardfocus = Path.Combine(AppContext.BaseDirectory, "hardfocus.dll");
     private static readonly string FaultProgram = Path.Combine(AppContext.BaseDirectory, "HardFocus.Tests.dll");
 
-    private static readonly string[] Tiny =
-        ["train", "--model", "tiny", "--tokenizer", "bytes", "--seq-len", "32", "--steps", "5", "--warmup", "0", "--lr", "0.003",
-         "--eval-batches", "1", "--save-every", "0", "--device", "cpu"];
+    private static string[] Tiny(string lr = "0.003", string saveEvery = "0") =>
+        ["train", "--model", "tiny", "--tokenizer", "bytes", "--seq-len", "32", "--steps", "5", "--warmup", "0", "--lr", lr,
+         "--eval-batches", "1", "--save-every", saveEvery, "--device", "cpu"];
 
     [Theory]
     [InlineData("erm", 1, "graphs")]
@@ -32,9 +33,9 @@ public class MpiTests : IDisposable
     public void TwoRanks_TakeTheStepsOfOneProcessWithTwiceTheBatch(string reweight, int patience, string poolMode)
     {
         string[] method = ["--reweight", reweight, "--lambda", "0.3", "--patience", patience.ToString(), "--pool-mode", poolMode];
-        var ranks = Mpiexec(2, [Hardfocus, .. Tiny, .. method, "--batch-size", "2", "--out", In("ranks")]);
+        var ranks = Mpiexec(2, [Hardfocus, .. Tiny(), .. method, "--batch-size", "2", "--out", In("ranks")]);
         Assert.True(ranks.Code == 0, ranks.Err);
-        var single = CliTests.Run([.. Tiny, .. method, "--batch-size", "4", "--out", In("single")]);
+        var single = CliTests.Run([.. Tiny(), .. method, "--batch-size", "4", "--out", In("single")]);
         Assert.True(single.Code == 0, single.Err);
 
         var distributedRows = Samples(In("ranks"));
@@ -88,7 +89,7 @@ public class MpiTests : IDisposable
     [Fact]
     public void ResumingUnderAnotherNumberOfRanks_IsRefused()
     {
-        var run = Mpiexec(2, [Hardfocus, .. Tiny, "--batch-size", "2", "--out", In("run")]);
+        var run = Mpiexec(2, [Hardfocus, .. Tiny(), "--batch-size", "2", "--out", In("run")]);
         Assert.True(run.Code == 0, run.Err);
         string before = File.ReadAllText(Path.Combine(In("run"), "trainer.json"));
 
@@ -101,7 +102,7 @@ public class MpiTests : IDisposable
     [Fact]
     public void RanksGivenDifferentOptions_StopBeforeTheFirstStep_WithOneLine()
     {
-        string[] common = [.. Tiny, "--batch-size", "2", "--out", In("run")];
+        string[] common = [.. Tiny(), "--batch-size", "2", "--out", In("run")];
         var result = Mpiexec(2, [Hardfocus, .. common, "--seed", "1"], [Hardfocus, .. common, "--seed", "2"]);
         Assert.Equal(2, result.Code);
         Assert.Equal(["error: rank 1 was started with other options or at another step than rank 0: every rank must be given the same command line."],
@@ -110,11 +111,22 @@ public class MpiTests : IDisposable
     }
 
     [Fact]
+    public void DivergenceIsSeenByEveryRank_AndSaidOnce()
+    {
+        // A rate of 1e30 leaves finite but enormous weights after step 1; the global loss of step 2 is not finite.
+        var result = Mpiexec(2, [Hardfocus, .. Tiny(lr: "1e30", saveEvery: "1"), "--batch-size", "2", "--out", In("run")]);
+        Assert.Equal(2, result.Code);
+        var errors = Lines(result.Err).Where(line => line.StartsWith("error:", StringComparison.Ordinal)).ToList();
+        Assert.Equal($"error: Training diverged at step 2: the loss is NaN; the checkpoint at step 1 in {In("run")} is intact.", Assert.Single(errors));
+        Assert.Equal(1, JsonDocument.Parse(File.ReadAllText(Path.Combine(In("run"), "trainer.json"))).RootElement.GetProperty("Step").GetInt32());
+    }
+
+    [Fact]
     public void MpiCheck_SumsAKnownPatternAcrossBuckets()
     {
         var check = Mpiexec(2, [Hardfocus, "mpi-check", "--bucket", "64", "--megabytes", "1"]);
         Assert.True(check.Code == 0, check.Err);
-        Assert.Contains("2 ranks on 1 machine(s); 1 CPU threads per rank", check.Out);
+        Assert.Contains($"2 ranks on 1 machine(s); {Math.Max(1, Environment.ProcessorCount / 2)} CPU threads per rank", check.Out);
         Assert.Contains("gradient sum: ok (1, 63, 64, 65, 197 floats in buckets of 64); loss gather: ok", check.Out);
         Assert.Contains("gradient sum of 1 MiB:", check.Out);
     }
@@ -144,6 +156,41 @@ public class MpiTests : IDisposable
         float[] gathered = [0, 1, 2, 6, 7, 8, 3, 4, 5, 9, 10, 11];
         Assert.Equal([0f, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11], GlobalPool.InPoolOrder(gathered, ranks: 2, micros: 2, batch: 3));
         Assert.Throws<ArgumentException>(() => GlobalPool.Share(new int[5], rank: 0, ranks: 2));
+    }
+
+    [Fact]
+    public void GradientSync_SumsEveryGradientInBuckets_AndWritesTheSumBack()
+    {
+        // Gradients 2w: [2, 4, 6, 8, 10, 12, 14] over a 3-vector and a 2x2 matrix; the other rank adds 100 to each.
+        var vector = Tensor.Parameter([1f, 2f, 3f], new Shape(3));
+        var matrix = Tensor.Parameter([4f, 5f, 6f, 7f], new Shape(2, 2));
+        (Ops.Sum(vector * vector) + Ops.Sum(matrix * matrix)).Backward();
+        var world = new OneOtherRank(addend: 100f);
+
+        new GradientSync([vector, matrix], world, bucketFloats: 3).SumAcrossRanks();
+
+        Assert.Equal([3, 3, 1], world.Buckets);
+        Assert.Equal([102f, 104f, 106f], vector.Grad!.ToArray());
+        Assert.Equal([108f, 110f, 112f, 114f], matrix.Grad!.ToArray());
+    }
+
+    /// <summary>A stand-in for a two-rank world whose other rank contributes a constant to every sum.</summary>
+    private sealed class OneOtherRank(float addend) : ICommunicator
+    {
+        public List<int> Buckets { get; } = [];
+        public int Rank => 0;
+        public int Size => 2;
+        public int LocalRank => 0;
+        public int LocalSize => 2;
+        public float[] AllGather(float[] mine) => throw new NotSupportedException();
+        public ulong[] AllGather(ulong mine) => throw new NotSupportedException();
+        public bool Any(bool mine) => throw new NotSupportedException();
+
+        public void SumInPlace(Span<float> values)
+        {
+            Buckets.Add(values.Length);
+            foreach (ref float v in values) v += addend;
+        }
     }
 
     private sealed record SampleRow(float[] Losses, double[] Weights);

@@ -109,7 +109,8 @@ public sealed class TrainRun(IBackend backend, string? output, string? resume, s
                 // A skipped step and divergence are decided from the global losses and gradients, the same on every rank.
                 if (r.Skipped)
                 {
-                    log?.Skipped(r, ++skippedInARow);
+                    skippedInARow++; // not inside log?.Skipped(...): its arguments are not evaluated where there is no log
+                    log?.Skipped(r, skippedInARow);
                     if (skippedInARow > options.MaxBadSteps) throw new EveryRankFailure(Diverged(r, skippedInARow, options.MaxBadSteps, folder, saved));
                     report.Line($"step {r.Step}: {NonFinite(r)}; skipped ({skippedInARow} in a row, --max-bad-steps {options.MaxBadSteps})");
                     continue;
