@@ -100,9 +100,10 @@ public static class TrainCommand
             {
                 var run = new TrainRun(Devices.Resolve(parse.GetValue(device)!, gpuIndex: world.LocalRank), parse.GetValue(output), parse.GetValue(resume),
                     parse.GetValue(init), parse.GetValue(steps), parse.GetValue(overwrite), parse.GetValue(maxBadSteps), world);
-                using var ctrlC = new CtrlC("stopping after this step to save a checkpoint");
                 // Rank 0 speaks for the job; the others would only repeat it.
-                return run.Execute(options, world.Rank == 0 ? new ConsoleReporter() : new SilentReporter(), ctrlC.Token);
+                bool speaks = world.Rank == 0;
+                using var ctrlC = new CtrlC(speaks ? "stopping after this step to save a checkpoint" : null);
+                return run.Execute(options, speaks ? new ConsoleReporter() : new SilentReporter(), ctrlC.Token);
             });
         });
         return command;
