@@ -13,15 +13,18 @@ namespace HardFocus.Training.Cli;
 /// </summary>
 public static class MpiCheckCommand
 {
+    /// <summary>The largest pattern buffer is about 3 buckets: 200 MB at this bound.</summary>
+    private const int MaxBucket = 1 << 24;
+
     public static Command Create()
     {
-        var bucket = new Option<int>("--bucket") { Description = "Floats per collective in the pattern check (small, so that buffers span several buckets).", DefaultValueFactory = _ => 1000 };
-        var megabytes = new Option<int[]>("--megabytes") { Description = "Buffer sizes to time the gradient sum at, in MiB.", DefaultValueFactory = _ => [4, 64], AllowMultipleArgumentsPerToken = true };
+        var bucket = new Option<int>("--bucket") { Description = $"Floats per collective in the pattern check, 1 to {MaxBucket} (small, so that buffers span several buckets).", DefaultValueFactory = _ => 1000 };
+        var megabytes = new Option<int[]>("--megabytes") { Description = "Buffer sizes to time the gradient sum at, in MiB, each 1 to 1024.", DefaultValueFactory = _ => [4, 64], AllowMultipleArgumentsPerToken = true };
         var command = new Command("mpi-check", "Check and time the collectives of data-parallel training; run it as mpiexec -n N hardfocus mpi-check.") { bucket, megabytes };
         command.SetAction(parse =>
         {
             int floats = parse.GetValue(bucket);
-            if (floats < 1) throw new UserError($"--bucket must be at least 1, got {floats}.");
+            if (floats is < 1 or > MaxBucket) throw new UserError($"--bucket must lie in [1, {MaxBucket}], got {floats}.");
             var sizes = parse.GetValue(megabytes)!;
             if (sizes.Any(m => m is < 1 or > 1024)) throw new UserError("--megabytes values must lie in [1, 1024].");
             if (!MpiLaunch.StartedByMpiLauncher) throw new UserError("mpi-check needs an MPI launcher: run it as mpiexec -n N hardfocus mpi-check.");
