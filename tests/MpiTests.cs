@@ -144,6 +144,17 @@ public class MpiTests : IDisposable
     }
 
     [Fact]
+    public void WithoutALauncher_AutoRunsInThisProcess_AndNeverLoadsMpi()
+    {
+        Assert.False(MpiLaunch.StartedByMpiLauncher, "the tests themselves must not run under mpiexec");
+        ICommunicator? seen = null;
+        Assert.Equal(7, MpiLaunch.Run(DistributedMode.Auto, world => { seen = world; return 7; }));
+        Assert.Same(SingleProcess.Instance, seen);
+        // No test in this process starts MPI, so MPI.NET's assembly must still be unloaded: a plain run never touches it.
+        Assert.DoesNotContain(AppDomain.CurrentDomain.GetAssemblies(), a => a.GetName().Name == "MPI");
+    }
+
+    [Fact]
     public void GlobalPool_PutsEachRanksSamplesWhereASingleProcessHasThem()
     {
         // 2 ranks, 2 micro-batches of 3 per rank: a single process's micro-batches of 6 are [r0 r0 r0 r1 r1 r1].
