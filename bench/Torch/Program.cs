@@ -26,6 +26,7 @@ public static class Program
             {
                 case "setup": Console.WriteLine($"setup: TorchSharp {typeof(TorchSharp.torch).Assembly.GetName().Version} with libtorch {TorchSharp.torch.__version__} loads"); return 0;
                 case ParityCommand.Name: return ParityCommand.Run(rest);
+                case CompareCommand.Name: return CompareCommand.Run(rest);
                 case FixtureCommand.Name: return FixtureCommand.Run(rest);
                 default:
                     BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);
