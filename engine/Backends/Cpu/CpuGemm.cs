@@ -32,8 +32,12 @@ public static unsafe class CpuGemm
 
     internal enum Isa { Scalar, V256, V512 }
 
+    // The 512-bit kernel runs wherever the CPU has AVX-512F, not only where Vector512.IsHardwareAccelerated says so:
+    // .NET reports false on Intel parts that lower their clock for 512-bit work (Skylake-X to Cascade Lake), a hint
+    // for code that mixes a few wide instructions into scalar work. A GEMM is nothing but wide FMAs, and there the
+    // 512-bit kernel measured about 1.5x the 256-bit one in whole training steps (bench/RESULTS.md).
     internal static Isa Best { get; } =
-        Vector512.IsHardwareAccelerated ? Isa.V512 :
+        Avx512F.IsSupported || Vector512.IsHardwareAccelerated ? Isa.V512 :
         Vector256.IsHardwareAccelerated && Fma.IsSupported ? Isa.V256 : Isa.Scalar;
 
     /// <summary>
