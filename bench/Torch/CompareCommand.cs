@@ -36,10 +36,13 @@ internal static class CompareCommand
         using var theirs = new TorchSide(config, weights, LearningRate);
         var irdro = new IrDro(Lambda);
 
-        string vectors = Vector512.IsHardwareAccelerated ? "Vector512" : Vector256.IsHardwareAccelerated ? "Vector256" : "scalar";
+        // The GEMM picks its kernel by the CPU's instruction sets; the other kernels follow .NET's preferred vector
+        // width, which is 256 bits on some AVX-512 machines.
+        string vectors = $"{CpuGemm.KernelBits}-bit GEMM kernel, " +
+            (Vector512.IsHardwareAccelerated ? "Vector512" : Vector256.IsHardwareAccelerated ? "Vector256" : "scalar") + " elsewhere";
         Console.WriteLine($"compare: {preset} ({config.Layers} layers, width {config.Width}, vocab {config.VocabSize}, " +
             $"{ours.Model.ParameterCount():N0} parameters), batch {batchSize} x {seq}, IR-DRO (lambda {Lambda}) + AdamW");
-        Console.WriteLine($"machine: {Environment.ProcessorCount} cores, {CpuBackend.Threads} threads per side; HardFocus runs its {vectors} kernels; " +
+        Console.WriteLine($"machine: {Environment.ProcessorCount} cores, {CpuBackend.Threads} threads per side; HardFocus runs its {vectors}; " +
             $"TorchSharp {typeof(TorchSharp.torch).Assembly.GetName().Version}, libtorch {TorchSharp.torch.__version__}");
 
         var batches = Enumerable.Range(0, WarmupSteps + steps)

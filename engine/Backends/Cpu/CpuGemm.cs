@@ -40,6 +40,9 @@ public static unsafe class CpuGemm
         Avx512F.IsSupported || Vector512.IsHardwareAccelerated ? Isa.V512 :
         Vector256.IsHardwareAccelerated && Fma.IsSupported ? Isa.V256 : Isa.Scalar;
 
+    /// <summary>Register width of the micro-kernel this machine runs (512, 256, or 32 for the scalar one), for reports.</summary>
+    public static int KernelBits => Best switch { Isa.V512 => 512, Isa.V256 => 256, _ => 32 };
+
     /// <summary>
     /// C[m x n] = alpha * op(A) * op(B) + beta * C, all row-major. op(A) is m x k: when transA, A is stored k x m
     /// (leading dimension lda); op(B) is k x n: when transB, B is stored n x k. beta == 0 overwrites C without reading
