@@ -43,7 +43,7 @@ internal static class CompareCommand
         Console.WriteLine($"compare: {preset} ({config.Layers} layers, width {config.Width}, vocab {config.VocabSize}, " +
             $"{ours.Model.ParameterCount():N0} parameters), batch {batchSize} x {seq}, IR-DRO (lambda {Lambda}) + AdamW");
         Console.WriteLine($"machine: {Environment.ProcessorCount} cores, {CpuBackend.Threads} threads per side; HardFocus runs its {vectors}; " +
-            $"TorchSharp {typeof(TorchSharp.torch).Assembly.GetName().Version}, libtorch {TorchSharp.torch.__version__}");
+            $"TorchSharp {typeof(TorchSharp.torch).Assembly.GetName().Version}, libtorch {TorchSharp.torch.__version__}, OMP_WAIT_POLICY {OpenMpWaitPolicy.Current}");
 
         var batches = Enumerable.Range(0, WarmupSteps + steps)
             .Select(i => SideBySideBatch.Full(batchSize, seq, config.VocabSize, seed: 100 + (ulong)i)).ToArray();

@@ -13,6 +13,7 @@ public static class Program
     {
         try
         {
+            OpenMpWaitPolicy.PreferPassive(); // before libtorch (and its OpenMP runtime) loads
             string? problem = NativeSetup.Ensure(Console.Out);
             if (problem != null)
             {
