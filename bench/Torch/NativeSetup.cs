@@ -52,6 +52,10 @@ internal static class NativeSetup
                 ElfVersionNeeds.Retarget(work, Libstdcxx, Missing, StandIn);
                 File.Move(work, path, overwrite: true);
             }
+            catch (Exception e) when (e is InvalidOperationException or IOException or InvalidDataException or UnauthorizedAccessException)
+            {
+                return $"the fix-up of {Library} failed: {e.Message.ReplaceLineEndings(" ")}";
+            }
             finally
             {
                 File.Delete(work);

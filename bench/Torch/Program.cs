@@ -4,8 +4,9 @@ using HardFocus.Engine.Backends.Cpu;
 namespace HardFocus.Bench.Torch;
 
 /// <summary>
-/// The TorchSharp side by side: `setup` (the native fix-up alone), `parity`, `compare`, `fixture`, or anything else for
-/// BenchmarkDotNet's kernel baselines (`-- --filter '*'`). Every command first makes libtorch load (see NativeSetup).
+/// The TorchSharp side by side: `setup` (the native fix-up alone), `parity`, `compare`, `fixture`, or BenchmarkDotNet
+/// options for the kernel baselines (`-- --filter '*'`). Every command first makes libtorch load (see NativeSetup):
+/// exit 3 when it cannot, 2 for bad input, 1 when parity fails.
 /// </summary>
 public static class Program
 {
@@ -29,9 +30,14 @@ public static class Program
                 case ParityCommand.Name: return ParityCommand.Run(rest);
                 case CompareCommand.Name: return CompareCommand.Run(rest);
                 case FixtureCommand.Name: return FixtureCommand.Run(rest);
-                default:
+                case ['-', ..]:
+                    // BenchmarkDotNet's own options (--filter, --list, ...) select the kernel baselines.
                     BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);
                     return 0;
+                default:
+                    throw new UsageException(args.Length == 0
+                        ? "name a command: setup, parity, compare, fixture, or BenchmarkDotNet options such as --filter '*GemmVsTorch*'."
+                        : $"unknown command '{args[0]}': use setup, parity, compare, fixture, or BenchmarkDotNet options such as --filter '*'.");
             }
         }
         catch (UsageException e)
