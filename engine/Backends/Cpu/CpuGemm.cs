@@ -32,9 +32,16 @@ public static unsafe class CpuGemm
 
     internal enum Isa { Scalar, V256, V512 }
 
+    // The 512-bit kernel runs wherever the CPU has AVX-512F, not only where Vector512.IsHardwareAccelerated says so:
+    // .NET reports false on Intel parts that lower their clock for 512-bit work (Skylake-X to Cascade Lake), a hint
+    // for code that mixes a few wide instructions into scalar work. A GEMM is nothing but wide FMAs, and there the
+    // 512-bit kernel measured about 1.5x the 256-bit one in whole training steps (bench/RESULTS.md).
     internal static Isa Best { get; } =
-        Vector512.IsHardwareAccelerated ? Isa.V512 :
+        Avx512F.IsSupported || Vector512.IsHardwareAccelerated ? Isa.V512 :
         Vector256.IsHardwareAccelerated && Fma.IsSupported ? Isa.V256 : Isa.Scalar;
+
+    /// <summary>Register width of the micro-kernel this machine runs (512, 256, or 32 for the scalar one), for reports.</summary>
+    public static int KernelBits => Best switch { Isa.V512 => 512, Isa.V256 => 256, _ => 32 };
 
     /// <summary>
     /// C[m x n] = alpha * op(A) * op(B) + beta * C, all row-major. op(A) is m x k: when transA, A is stored k x m

@@ -1,0 +1,119 @@
+using System.Diagnostics;
+using System.Runtime.Intrinsics;
+using HardFocus.Engine.Backends.Cpu;
+using HardFocus.Training.Reweighting;
+
+namespace HardFocus.Bench.Torch;
+
+/// <summary>
+/// `compare [--model small|gpt2] [--batch-size B] [--seq-len T] [--steps N] [--profile]`: whole training steps
+/// (forward, IR-DRO objective, backward, AdamW) of the same model from the same weights on the same batches, HardFocus
+/// and TorchSharp interleaved step by step in one process after warm-up, so both meet the same machine load. Prints
+/// each side's median tokens/s with the spread, peak memory, and last the ratio line.
+/// </summary>
+internal static class CompareCommand
+{
+    public const string Name = "compare";
+    private const int WarmupSteps = 2;
+    private const double Lambda = 1.0;
+    private const float LearningRate = 1e-4f;
+
+    public static int Run(IReadOnlyList<string> args)
+    {
+        var options = new Arguments(Name, args, ["--model", "--batch-size", "--seq-len", "--steps"], ["--profile"]);
+        string preset = options.Text("--model", "small");
+        if (preset is not ("small" or "gpt2")) throw new UsageException($"compare: --model must be small or gpt2, got '{preset}'.");
+        var config = SharedWeights.Preset(preset);
+        int batchSize = options.Integer("--batch-size", preset == "small" ? 8 : 4, 1, 4096);
+        int seq = options.Integer("--seq-len", preset == "small" ? 128 : 64, 2, config.ContextLength);
+        int steps = options.Integer("--steps", preset == "small" ? 20 : 6, 1, 100_000);
+        bool profile = options.Flag("--profile");
+
+        using var folder = new TemporaryFolder();
+        string weights = Path.Combine(folder.Path, "model.safetensors");
+        SharedWeights.Write(config, seed: 8, weights);
+        using var ours = new EngineSide(config, weights, LearningRate);
+        using var theirs = new TorchSide(config, weights, LearningRate);
+        var irdro = new IrDro(Lambda);
+
+        // The GEMM picks its kernel by the CPU's instruction sets; the other kernels follow .NET's preferred vector
+        // width, which is 256 bits on some AVX-512 machines.
+        string vectors = $"{CpuGemm.KernelBits}-bit GEMM kernel, " +
+            (Vector512.IsHardwareAccelerated ? "Vector512" : Vector256.IsHardwareAccelerated ? "Vector256" : "scalar") + " elsewhere";
+        Console.WriteLine($"compare: {preset} ({config.Layers} layers, width {config.Width}, vocab {config.VocabSize}, " +
+            $"{ours.Model.ParameterCount():N0} parameters), batch {batchSize} x {seq}, IR-DRO (lambda {Lambda}) + AdamW");
+        Console.WriteLine($"machine: {Environment.ProcessorCount} cores, {CpuBackend.Threads} threads per side; HardFocus runs its {vectors}; " +
+            $"TorchSharp {typeof(TorchSharp.torch).Assembly.GetName().Version}, libtorch {TorchSharp.torch.__version__}, OMP_WAIT_POLICY {OpenMpWaitPolicy.Current}");
+
+        var batches = Enumerable.Range(0, WarmupSteps + steps)
+            .Select(i => SideBySideBatch.Full(batchSize, seq, config.VocabSize, seed: 100 + (ulong)i)).ToArray();
+        for (int i = 0; i < WarmupSteps; i++)
+        {
+            ours.Step(batches[i], irdro);
+            theirs.Step(batches[i], Lambda);
+        }
+
+        var ourTimer = profile ? new StepTimer() : null;
+        var theirTimer = profile ? new StepTimer() : null;
+        var ourSeconds = new List<double>();
+        var theirSeconds = new List<double>();
+        long ourPeak = 0, theirPeak = 0, ourGrowth = 0, theirGrowth = 0;
+        for (int i = 0; i < steps; i++)
+        {
+            var batch = batches[WarmupSteps + i];
+            void OurStep() => Time(() => ours.Step(batch, irdro, ourTimer), ourTimer, ourSeconds, ref ourPeak, ref ourGrowth);
+            void TheirStep() => Time(() => theirs.Step(batch, Lambda, theirTimer), theirTimer, theirSeconds, ref theirPeak, ref theirGrowth);
+            // Alternate which side goes first, so neither always inherits the other's cache state.
+            if (i % 2 == 0) { OurStep(); TheirStep(); }
+            else { TheirStep(); OurStep(); }
+        }
+
+        double ourRate = Rate(ourSeconds, batchSize * seq, out string ourSpread);
+        double theirRate = Rate(theirSeconds, batchSize * seq, out string theirSpread);
+        Console.WriteLine($"{steps} steps each after {WarmupSteps} warm-up steps; tokens/s from the median step, spread = slowest..fastest step");
+        Console.WriteLine($"hardfocus   {ourRate,10:N0} tokens/s  ({ourSpread})  median step {Median(ourSeconds) * 1e3,8:N1} ms  peak RSS {Mib(ourPeak)} MiB (+{Mib(ourGrowth)} MiB during a step)");
+        Console.WriteLine($"torchsharp  {theirRate,10:N0} tokens/s  ({theirSpread})  median step {Median(theirSeconds) * 1e3,8:N1} ms  peak RSS {Mib(theirPeak)} MiB (+{Mib(theirGrowth)} MiB during a step)");
+        if (profile)
+        {
+            PrintProfile("hardfocus", ourTimer!, steps);
+            PrintProfile("torchsharp", theirTimer!, steps);
+        }
+        Console.WriteLine($"ratio hardfocus/torchsharp tokens/s: {ourRate / theirRate:0.00}");
+        return 0;
+    }
+
+    private static void Time(Action step, StepTimer? timer, List<double> seconds, ref long peak, ref long growth)
+    {
+        PeakMemory.Reset();
+        long before = PeakMemory.ResidentBytes();
+        timer?.Start();
+        var clock = Stopwatch.StartNew();
+        step();
+        seconds.Add(clock.Elapsed.TotalSeconds);
+        long high = PeakMemory.PeakBytes();
+        peak = Math.Max(peak, high);
+        growth = Math.Max(growth, high - before);
+    }
+
+    private static double Rate(List<double> seconds, int tokens, out string spread)
+    {
+        spread = $"{tokens / seconds.Max():N0}..{tokens / seconds.Min():N0}";
+        return tokens / Median(seconds);
+    }
+
+    private static double Median(List<double> values)
+    {
+        var sorted = values.Order().ToArray();
+        int n = sorted.Length;
+        return n % 2 == 1 ? sorted[n / 2] : (sorted[n / 2 - 1] + sorted[n / 2]) / 2;
+    }
+
+    private static string Mib(long bytes) => (bytes / (1024.0 * 1024.0)).ToString("N0");
+
+    private static void PrintProfile(string side, StepTimer timer, int steps)
+    {
+        double total = timer.Phases.Sum(p => p.Seconds);
+        Console.WriteLine($"profile {side}: " + string.Join("  ", timer.Phases.Select(p =>
+            $"{p.Phase} {p.Seconds / steps * 1e3:N1} ms ({p.Seconds / total:P0})")));
+    }
+}
