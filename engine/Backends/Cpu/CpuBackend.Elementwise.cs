@@ -166,4 +166,35 @@ public sealed unsafe partial class CpuBackend
             }
         });
     }
+
+    public void SwiGlu(DeviceBuffer<float> gate, DeviceBuffer<float> up, DeviceBuffer<float> y, int count)
+    {
+        float* pg = P(gate), pu = P(up), py = P(y);
+        CpuParallel.For(count, ElementGrain, (s, e) =>
+        {
+            var g = new ReadOnlySpan<float>(pg + s, e - s);
+            var dst = new Span<float>(py + s, e - s);
+            TensorPrimitives.Sigmoid(g, dst);
+            TensorPrimitives.Multiply(dst, g, dst);
+            TensorPrimitives.Multiply(dst, new ReadOnlySpan<float>(pu + s, e - s), dst);
+        });
+    }
+
+    public void SwiGluBackward(DeviceBuffer<float> gate, DeviceBuffer<float> up, DeviceBuffer<float> dy, DeviceBuffer<float> dGate,
+        DeviceBuffer<float> dUp, int count)
+    {
+        float* pg = P(gate), pu = P(up), pdy = P(dy), pdg = P(dGate), pdu = P(dUp);
+        CpuParallel.For(count, ElementGrain, (s, e) =>
+        {
+            // The sigmoid lands in dGate first and is then overwritten element by element.
+            TensorPrimitives.Sigmoid(new ReadOnlySpan<float>(pg + s, e - s), new Span<float>(pdg + s, e - s));
+            for (int i = s; i < e; i++)
+            {
+                // silu'(g) = s + g s (1 - s)
+                float g = pg[i], sig = pdg[i], d = pdy[i];
+                pdu[i] = d * g * sig;
+                pdg[i] = d * pu[i] * (sig + g * sig * (1f - sig));
+            }
+        });
+    }
 }
