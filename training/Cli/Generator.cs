@@ -1,6 +1,6 @@
 using HardFocus.Engine;
 using HardFocus.Engine.Autograd;
-using HardFocus.Models.Gpt;
+using HardFocus.Models;
 using HardFocus.Training.Text;
 
 namespace HardFocus.Training.Cli;
@@ -17,7 +17,7 @@ public static class Generator
     /// generated: a token that ends inside a multi-byte character is held back until the character is complete, so
     /// whenever the model's bytes are valid UTF-8 the pieces join to exactly the returned text.
     /// </summary>
-    public static string Generate(GptModel model, ITokenizer tokenizer, string prompt, int maxTokens, float temperature, int topK, ulong seed,
+    public static string Generate(DecoderModel model, ITokenizer tokenizer, string prompt, int maxTokens, float temperature, int topK, ulong seed,
         Action<string>? onText = null)
     {
         if (!(temperature >= 0) || !float.IsFinite(temperature)) throw new ArgumentException($"The temperature must be a finite number >= 0, got {temperature}.");

@@ -1,6 +1,6 @@
 using System.CommandLine;
 using System.Globalization;
-using HardFocus.Models.Gpt;
+using HardFocus.Models;
 using HardFocus.Training.Data;
 using Spectre.Console;
 
@@ -30,8 +30,8 @@ public static class TrainCommand
         var corpus = new Option<string?>("--corpus") { Description = "Text to train on: a .txt file, a folder of .txt files, or .jsonl with a \"text\" field. Default: the embedded Moby-Dick." };
         var instruct = new Option<string?>("--instruct") { Description = "Instruction data (.jsonl with instruction, optional input, output); the loss covers only the response." };
         var encodingErrors = Choice("--encoding-errors", "What reading --corpus or --instruct does with bytes that are not UTF-8: strict refuses the file, naming the byte; replace reads them as U+FFFD.", Defaults.EncodingErrors);
-        var model = Opt("--model", "Model preset (tiny, small, gpt2) or a config.json path.", Defaults.Model);
-        var init = new Option<string?>("--init") { Description = "Start from these weights: a run folder or a .safetensors file." };
+        var model = Opt("--model", "Model preset (tiny, small, gpt2, llama-tiny, llama-small, smollm-135m) or a config.json path (model_type gpt2, llama, qwen2 or mistral).", Defaults.Model);
+        var init = new Option<string?>("--init") { Description = "Start from these weights: a run folder, a .safetensors file, or a Hugging Face checkpoint folder (model.safetensors or shards with model.safetensors.index.json)." };
         var tokenizer = Opt("--tokenizer", "gpt2 (BPE, 50257 tokens) or bytes (UTF-8 bytes, 256 tokens).", Defaults.Tokenizer);
         var template = Choice("--template", "Prompt format for --instruct: alpaca (the reference's wording) or compact (\"Q: ...\\nA: \", fits short contexts).", Defaults.Template);
         var reweight = Choice("--reweight", "Per-sample weighting: erm (uniform), midrank (keep one block of the loss ranking), irdro (softmax(loss / lambda)), " +
@@ -103,7 +103,7 @@ public static class TrainCommand
 
     /// <summary>The model's context, capped at the default, so `--model tiny` works without also giving --seq-len.</summary>
     private static int DefaultSequenceLength(string model) =>
-        Math.Min(Defaults.SeqLen, GptConfig.Resolve(model, vocab: 1).ContextLength);
+        Math.Min(Defaults.SeqLen, DecoderConfigs.Resolve(model, vocab: 1).ContextLength);
 
     /// <summary>A live progress bar on a terminal; plain periodic lines when output goes to a file or pipe.</summary>
     private sealed class ConsoleReporter : ITrainReporter

@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using HardFocus.Engine;
 using HardFocus.Engine.Autograd;
-using HardFocus.Models.Gpt;
+using HardFocus.Models;
 using HardFocus.Training.Data;
 using HardFocus.Training.Optim;
 using HardFocus.Training.Reweighting;
@@ -27,14 +27,14 @@ public sealed record StepResult(int Step, float Objective, float MeanLoss, float
 /// </summary>
 public sealed class Trainer
 {
-    private readonly GptModel _model;
+    private readonly DecoderModel _model;
     private readonly IOptimizer _optimizer;
     private readonly IReweighter _reweighter;
     private readonly BatchLoader _loader;
     private readonly TrainOptions _options;
     private readonly LearningRateSchedule _schedule;
 
-    public Trainer(GptModel model, IOptimizer optimizer, IReweighter reweighter, BatchLoader loader, TrainOptions options)
+    public Trainer(DecoderModel model, IOptimizer optimizer, IReweighter reweighter, BatchLoader loader, TrainOptions options)
     {
         _model = model;
         _optimizer = optimizer;

@@ -1,6 +1,6 @@
 using HardFocus.Engine.Backends;
 using HardFocus.Engine;
-using HardFocus.Models.Gpt;
+using HardFocus.Models;
 using HardFocus.Training.Data;
 using HardFocus.Training.Optim;
 using HardFocus.Training.Reweighting;
@@ -11,7 +11,7 @@ namespace HardFocus.Training;
 /// <summary>Everything one run needs, built from its options: tokenizer, data splits, model, optimizer, reweighter, loader.</summary>
 public sealed class TrainingSession : IDisposable
 {
-    public TrainingSession(TrainOptions options, IBackend backend, GptConfig? config = null)
+    public TrainingSession(TrainOptions options, IBackend backend, IDecoderConfig? config = null)
     {
         options.Validate();
         Options = options;
@@ -20,13 +20,14 @@ public sealed class TrainingSession : IDisposable
         if (Train.Count < options.BatchSize)
             throw new ArgumentException($"The training split has {Train.Count} sequences, fewer than --batch-size {options.BatchSize}.");
 
-        config ??= GptConfig.Resolve(options.Model, Tokenizer.VocabSize) with { Dropout = options.Dropout };
-        if (config.VocabSize != Tokenizer.VocabSize)
-            throw new ArgumentException($"The model's vocabulary ({config.VocabSize}) does not match the {Tokenizer.Name} tokenizer ({Tokenizer.VocabSize}).");
+        config ??= DecoderConfigs.Resolve(options.Model, Tokenizer.VocabSize).WithDropout(options.Dropout);
+        // A checkpoint's embedding may have spare rows (Qwen2's is padded past its tokenizer); it may not have too few.
+        if (config.VocabSize < Tokenizer.VocabSize)
+            throw new ArgumentException($"The model's vocabulary ({config.VocabSize}) is smaller than the {Tokenizer.Name} tokenizer's ({Tokenizer.VocabSize}).");
         if (options.SeqLen > config.ContextLength)
             throw new ArgumentException($"--seq-len {options.SeqLen} exceeds the model's context length {config.ContextLength}.");
 
-        Model = new GptModel(config, backend, options.Seed);
+        Model = config.CreateModel(backend, options.Seed);
         var named = Model.NamedParameters().ToList();
         Optimizer = options.Optimizer switch
         {
@@ -43,7 +44,7 @@ public sealed class TrainingSession : IDisposable
     public ITokenizer Tokenizer { get; }
     public IReadOnlyList<Sample> Train { get; }
     public IReadOnlyList<Sample> Validation { get; }
-    public GptModel Model { get; }
+    public DecoderModel Model { get; }
     public IOptimizer Optimizer { get; }
     public IReweighter Reweighter { get; }
     public BatchLoader Loader { get; }
