@@ -31,7 +31,8 @@ public static class HuggingFaceCheckpoint
         foreach (string shard in map.Values.Distinct().Order(StringComparer.Ordinal))
         {
             string path = Path.Combine(fileOrFolder, shard);
-            if (!File.Exists(path)) throw new InvalidDataException($"{index} names the shard {shard}, which is not in {fileOrFolder}.");
+            if (!File.Exists(path))
+                throw new InvalidDataException($"{index} puts tensor '{map.First(kv => kv.Value == shard).Key}' in {shard}, which is not in {fileOrFolder}.");
             foreach (var entry in Safetensors.Read(path).Entries)
             {
                 if (!map.TryGetValue(entry.Name, out var listed) || listed != shard)
