@@ -60,7 +60,7 @@ public static class ChoiceLikelihoods
             for (int start = 0; start < ordered.Length; start += batchSize)
             {
                 var batch = ordered.AsSpan(start, Math.Min(batchSize, ordered.Length - start));
-                var sums = ScoreBatch(model, tokenizer.EndOfText, batch);
+                var sums = ScoreBatch(model, tokenizer.Padding, batch);
                 for (int b = 0; b < batch.Length; b++) scores[batch[b].Item][batch[b].Choice] = sums[b];
             }
         }
