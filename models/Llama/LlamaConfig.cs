@@ -38,17 +38,21 @@ public sealed record LlamaConfig : IDecoderConfig
     public bool QkvBias => ModelType == "qwen2" || (ModelType == "llama" && AttentionBias);
     public bool OutputBias => ModelType == "llama" && AttentionBias;
 
-    /// <summary>The GPT presets' widths, depths and heads, with half as many key/value heads and a SwiGLU MLP of about
-    /// 8/3 the width (LLaMA's ratio: three matrices cost what GPT's two 4x matrices do).</summary>
-    public static LlamaConfig Tiny(int vocab) => new()
+    /// <summary>A GPT shape's vocabulary, context, width, depth and heads as a LLaMA: half as many key/value heads (where
+    /// the heads split evenly) and a SwiGLU MLP about 8/3 the width, rounded up to a multiple of 8 (LLaMA's ratio: its
+    /// three matrices cost what GPT's two 4x matrices do), tied embeddings like GPT-2's.</summary>
+    public static LlamaConfig Like(Gpt.GptConfig gpt) => new()
     {
-        VocabSize = vocab, ContextLength = 64, Layers = 2, Heads = 2, KvHeads = 1, Width = 64, MlpWidth = 176, TieWordEmbeddings = true,
+        VocabSize = gpt.VocabSize, ContextLength = gpt.ContextLength, Layers = gpt.Layers, Heads = gpt.Heads,
+        KvHeads = gpt.Heads % 2 == 0 ? gpt.Heads / 2 : gpt.Heads, Width = gpt.Width, MlpWidth = (8 * gpt.Width / 3 + 7) / 8 * 8,
+        TieWordEmbeddings = true,
     };
 
-    public static LlamaConfig Small(int vocab) => new()
-    {
-        VocabSize = vocab, ContextLength = 128, Layers = 4, Heads = 4, KvHeads = 2, Width = 256, MlpWidth = 688, TieWordEmbeddings = true,
-    };
+    /// <summary>The `tiny` preset's shape as a LLaMA (2 layers, width 64, 2 heads, 1 key/value head, MLP 176).</summary>
+    public static LlamaConfig Tiny(int vocab) => Like(Gpt.GptConfig.Tiny(vocab));
+
+    /// <summary>The `small` preset's shape as a LLaMA (4 layers, width 256, 4 heads, 2 key/value heads, MLP 688).</summary>
+    public static LlamaConfig Small(int vocab) => Like(Gpt.GptConfig.Small(vocab));
 
     /// <summary>SmolLM2-135M's shape (its config.json on the Hugging Face hub), vocabulary included.</summary>
     public static LlamaConfig SmolLm135M() => new()
