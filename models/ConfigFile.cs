@@ -1,4 +1,3 @@
-using System.Globalization;
 using System.Text.Json;
 using HardFocus.Engine.IO;
 
@@ -96,7 +95,4 @@ public sealed class ConfigFile
         raw = raw.ReplaceLineEndings(" ");
         return raw.Length <= 40 ? raw : raw[..40] + "...";
     }
-
-    /// <summary>A float as JSON writes it, shortest round-trip form.</summary>
-    public static string Number(float x) => x.ToString("R", CultureInfo.InvariantCulture);
 }

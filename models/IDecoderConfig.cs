@@ -11,9 +11,6 @@ public interface IDecoderConfig
     /// <summary>The longest sequence the model takes.</summary>
     int ContextLength { get; }
 
-    /// <summary>The first problem with this shape, naming fields as config.json does; null when it is valid.</summary>
-    string? Problem();
-
     /// <summary>config.json in Hugging Face's keys only, so the run folder loads in other tools.</summary>
     string ToJson();
 

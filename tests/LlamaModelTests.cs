@@ -193,6 +193,16 @@ public sealed class LlamaModelTests : IDisposable
     }
 
     [Fact]
+    public void Generate_WithAnEmbeddingLargerThanTheTokenizer_SamplesOnlyTokenizerIds()
+    {
+        // 300 rows for 256 byte ids: at temperature 5 an untrained model would soon pick one of the 44 spare rows.
+        using var model = new LlamaModel(Config() with { VocabSize = 300 }, new CpuBackend(), 2);
+        var tokenizer = new HardFocus.Training.Text.ByteTokenizer();
+        string text = HardFocus.Training.Cli.Generator.Generate(model, tokenizer, "ab", maxTokens: 40, temperature: 5f, topK: 0, seed: 1);
+        Assert.NotEmpty(text);
+    }
+
+    [Fact]
     public void TinyLlama_OverfitsAShortText()
     {
         string path = Path.Combine(_dir, "short.txt");

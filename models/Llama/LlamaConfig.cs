@@ -72,6 +72,7 @@ public sealed record LlamaConfig : IDecoderConfig
     // Bounds as generous as GPT's; they turn a corrupt file into one line instead of an attempt to allocate it.
     private const int MaxVocab = 1_000_000, MaxContext = 1_048_576, MaxLayers = 1024, MaxHeads = 1024, MaxWidth = 65_536, MaxMlp = 262_144;
 
+    /// <summary>The first problem with this shape, naming fields as config.json does; null when it is valid.</summary>
     public string? Problem()
     {
         if (!ModelTypes.Contains(ModelType)) return $"model_type '{ModelType}' is not a LLaMA-family type ({string.Join(", ", ModelTypes)}).";

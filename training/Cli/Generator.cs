@@ -26,7 +26,10 @@ public static class Generator
         if (tokens.Count == 0) tokens.Add(tokenizer.EndOfText);
         int promptLength = tokens.Count, shown = promptLength;
         model.Training = false;
-        var logits = new float[model.Config.VocabSize];
+        int modelVocab = model.Config.VocabSize;
+        // A checkpoint's embedding may have rows past the tokenizer's last id (Qwen2.5 pads it; smollm-135m trained on bytes
+        // has 48,896 spare): only ids the tokenizer can decode are sampled.
+        var logits = new float[Math.Min(modelVocab, tokenizer.VocabSize)];
         using (GradMode.NoGrad())
         {
             for (int n = 0; n < maxTokens; n++)
@@ -34,7 +37,7 @@ public static class Generator
                 var window = tokens.Skip(Math.Max(0, tokens.Count - model.Config.ContextLength)).ToArray();
                 using var scope = TensorScope.Begin();
                 var all = model.Forward(IndexTensor.FromArray(window, new Shape(1, window.Length), model.Backend)).ToArray();
-                Array.Copy(all, (window.Length - 1) * logits.Length, logits, 0, logits.Length);
+                Array.Copy(all, (window.Length - 1) * modelVocab, logits, 0, logits.Length);
                 int next = Sample(logits, temperature, topK, rng);
                 if (next == tokenizer.EndOfText) break;
                 tokens.Add(next);
