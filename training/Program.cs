@@ -3,7 +3,7 @@ using HardFocus.Training.Cli;
 
 var root = new RootCommand("hardfocus: train GPT decoders in managed code with hard-sample reweighting (ERM, MidRanking, IR-DRO and variants).")
 {
-    TrainCommand.Create(), EvalCommand.Create(), GenerateCommand.Create(), ExperimentCommand.Create(), DevicesCommand.Create(),
+    TrainCommand.Create(), EvalCommand.Create(), GenerateCommand.Create(), ExperimentCommand.Create(), DevicesCommand.Create(), MpiCheckCommand.Create(),
     ReportCommand.Create(),
 };
 

@@ -13,14 +13,15 @@ public sealed class CtrlC : IDisposable
     private readonly CancellationTokenSource _stop = new();
     private readonly PosixSignalRegistration _registration;
 
-    /// <param name="firstPress">What the first Ctrl-C does, told to the user while it happens.</param>
-    public CtrlC(string firstPress)
+    /// <param name="firstPress">What the first Ctrl-C does, told to the user while it happens; null says nothing (the
+    /// data-parallel ranks other than rank 0, which speaks for them).</param>
+    public CtrlC(string? firstPress)
     {
         _registration = PosixSignalRegistration.Create(PosixSignal.SIGINT, context =>
         {
             if (_stop.IsCancellationRequested) return;
             context.Cancel = true;
-            Console.Error.WriteLine($"interrupt: {firstPress} (Ctrl-C again to quit at once)");
+            if (firstPress != null) Console.Error.WriteLine($"interrupt: {firstPress} (Ctrl-C again to quit at once)");
             _stop.Cancel();
         });
     }

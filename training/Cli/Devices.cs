@@ -10,21 +10,29 @@ public static class Devices
     public static readonly string[] Names = ["auto", "cpu", IlgpuDevices.Cuda, IlgpuDevices.OpenCL, IlgpuDevices.Cpu];
 
     /// <summary>auto: CUDA, then an OpenCL GPU ILGPU accepts, else the SIMD CPU backend. ilgpu-cpu is ILGPU's emulator,
-    /// for checking kernels, not for speed.</summary>
-    public static IBackend Resolve(string name)
+    /// for checking kernels, not for speed. <paramref name="gpuIndex"/> picks among several GPUs of the kind: a
+    /// data-parallel rank passes its rank on the machine, so that each process has a GPU of its own.</summary>
+    public static IBackend Resolve(string name, int gpuIndex = 0)
     {
         switch (name)
         {
             case "cpu":
                 return CpuBackend.Shared;
             case "auto":
-                return IlgpuBackend.CreateAuto() ?? (IBackend)CpuBackend.Shared;
-            case IlgpuDevices.Cuda or IlgpuDevices.OpenCL or IlgpuDevices.Cpu:
-                try { return IlgpuBackend.Create(name); }
-                catch (InvalidOperationException e) { throw new UserError($"--device {name}: {e.Message}."); }
+                return IlgpuDevices.AutoKind() is { } kind ? Create(kind, gpuIndex, name) : CpuBackend.Shared;
+            case IlgpuDevices.Cuda or IlgpuDevices.OpenCL:
+                return Create(name, gpuIndex, name);
+            case IlgpuDevices.Cpu:
+                return Create(name, 0, name);
             default:
                 throw new UserError($"Unknown device '{name}': use {string.Join(", ", Names)}.");
         }
+    }
+
+    private static IlgpuBackend Create(string kind, int index, string asked)
+    {
+        try { return IlgpuBackend.Create(kind, index); }
+        catch (InvalidOperationException e) { throw new UserError($"--device {asked}: {e.Message}."); }
     }
 
     public static IEnumerable<(string Name, string Description, string UsedFor)> List()

@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Globalization;
 using HardFocus.Models;
 using HardFocus.Training.Data;
+using HardFocus.Training.Distributed;
 using HardFocus.Training.Text;
 using Spectre.Console;
 
@@ -55,7 +56,9 @@ public static class TrainCommand
         var weightDecay = Opt("--weight-decay", "Decoupled weight decay on matrices and embeddings.", Defaults.WeightDecay);
         var clip = Opt("--clip-norm", "Clip the global gradient norm to this value (0 = off).", Defaults.ClipNorm);
         var dropout = Opt("--dropout", "Dropout probability while training (0 = off, GPT-2 used 0.1).", Defaults.Dropout);
-        var device = Opt("--device", $"Where to run: {string.Join(", ", Devices.Names)}.", "auto");
+        var device = Opt("--device", $"Where to run: {string.Join(", ", Devices.Names)}. Data-parallel ranks each take the GPU of their rank on the machine.", "auto");
+        var distributed = Choice("--distributed", "auto: train data-parallel over the ranks when started by mpiexec (MPICH family), else alone; " +
+            "on: refuse to run without mpiexec; off: train alone even under mpiexec. --batch-size is per rank.", DistributedMode.Auto);
         var seed = Opt("--seed", "Seed for initialisation, shuffling and dropout.", Defaults.Seed);
         var output = new Option<string?>("--out") { Description = "Run folder to create: missing or empty (default runs/<time>-<reweight>)." };
         var overwrite = new Option<bool>("--overwrite") { Description = "Empty the --out folder first when it holds a run, or what a failed run left behind." };
@@ -74,8 +77,8 @@ public static class TrainCommand
         var command = new Command("train", "Train a GPT decoder with per-sample losses and hard-sample reweighting.")
         {
             corpus, instruct, encodingErrors, template, model, init, tokenizer, reweight, lambda, frac, portion, alpha, trim, patience, poolMode, steps,
-            batch, seqLen, lr, schedule, warmup, optimizer, weightDecay, clip, dropout, device, seed, output, overwrite, resume, evalEvery, saveEvery,
-            maxBadSteps, evalBatches, valFraction, padding,
+            batch, seqLen, lr, schedule, warmup, optimizer, weightDecay, clip, dropout, device, distributed, seed, output, overwrite, resume, evalEvery,
+            saveEvery, maxBadSteps, evalBatches, valFraction, padding,
         };
         command.SetAction(parse =>
         {
@@ -94,10 +97,15 @@ public static class TrainCommand
                 EvalBatches = parse.GetValue(evalBatches),
                 ValFraction = parse.GetValue(valFraction), Padding = Pick<PaddingSide>(parse, padding),
             };
-            var run = new TrainRun(Devices.Resolve(parse.GetValue(device)!), parse.GetValue(output), parse.GetValue(resume), parse.GetValue(init), parse.GetValue(steps),
-                parse.GetValue(overwrite), parse.GetValue(maxBadSteps));
-            using var ctrlC = new CtrlC("stopping after this step to save a checkpoint");
-            return run.Execute(options, new ConsoleReporter(), ctrlC.Token);
+            return MpiLaunch.Run(Pick<DistributedMode>(parse, distributed), world =>
+            {
+                var run = new TrainRun(Devices.Resolve(parse.GetValue(device)!, gpuIndex: world.LocalRank), parse.GetValue(output), parse.GetValue(resume),
+                    parse.GetValue(init), parse.GetValue(steps), parse.GetValue(overwrite), parse.GetValue(maxBadSteps), world);
+                // Rank 0 speaks for the job; the others would only repeat it.
+                bool speaks = world.Rank == 0;
+                using var ctrlC = new CtrlC(speaks ? "stopping after this step to save a checkpoint" : null);
+                return run.Execute(options, speaks ? new ConsoleReporter() : new SilentReporter(), ctrlC.Token);
+            });
         });
         return command;
     }
@@ -105,6 +113,12 @@ public static class TrainCommand
     /// <summary>The model's context, capped at the default, so `--model tiny` works without also giving --seq-len.</summary>
     private static int DefaultSequenceLength(string model) =>
         Math.Min(Defaults.SeqLen, DecoderConfigs.Resolve(model, vocab: 1).ContextLength);
+
+    private sealed class SilentReporter : ITrainReporter
+    {
+        public void Line(string text) { }
+        public void RunSteps(int from, int total, Action<Action<StepResult>> body) => body(_ => { });
+    }
 
     /// <summary>A live progress bar on a terminal; plain periodic lines when output goes to a file or pipe.</summary>
     private sealed class ConsoleReporter : ITrainReporter

@@ -10,9 +10,11 @@ namespace HardFocus.Training;
 
 /// <summary>What trainer.json records: where the run is, and the options that decide what comes next.
 /// <paramref name="ReweighterState"/> is what a stateful reweighter saved (null for the others and in older files).
-/// <paramref name="Sha256"/> maps each checkpoint file's name to its SHA-256 in lower-case hex (null in older files).</summary>
+/// <paramref name="Sha256"/> maps each checkpoint file's name to its SHA-256 in lower-case hex (null in older files).
+/// <paramref name="Ranks"/> is how many data-parallel processes trained the run (null in older files: one). The loader
+/// position counts global batches, so the run resumes exactly only under the same number.</summary>
 public sealed record TrainerState(int Step, LoaderState Loader, TrainOptions Options, string Backend, double[]? ReweighterState = null,
-    IReadOnlyDictionary<string, string>? Sha256 = null);
+    IReadOnlyDictionary<string, string>? Sha256 = null, int? Ranks = null);
 
 /// <summary>
 /// One run's folder: config.json, model.safetensors, optimizer.safetensors, trainer.json, metrics.jsonl and

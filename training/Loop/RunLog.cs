@@ -26,6 +26,7 @@ public sealed class RunLog : IDisposable
             ["tokens_per_s"] = Math.Round(r.TokensPerSecond, 1),
         };
         if (r.GradNorm is float g) row["grad_norm"] = Finite(g);
+        if (r.GradientSumSeconds is double sum) row["grad_sum_s"] = Math.Round(sum, 5);
         _metrics.WriteLine(row.ToJsonString());
         _samples.WriteLine(new JsonObject
         {

@@ -2,23 +2,30 @@ using HardFocus.Engine.Backends;
 using HardFocus.Engine;
 using HardFocus.Models;
 using HardFocus.Training.Data;
+using HardFocus.Training.Distributed;
 using HardFocus.Training.Optim;
 using HardFocus.Training.Reweighting;
 using HardFocus.Training.Text;
 
 namespace HardFocus.Training;
 
-/// <summary>Everything one run needs, built from its options: tokenizer, data splits, model, optimizer, reweighter, loader.</summary>
+/// <summary>Everything one run needs, built from its options: tokenizer, data splits, model, optimizer, reweighter, loader.
+/// Under data parallelism every rank builds the same session; <paramref name="world"/> says which share of each batch is
+/// its own.</summary>
 public sealed class TrainingSession : IDisposable
 {
-    public TrainingSession(TrainOptions options, IBackend backend, IDecoderConfig? config = null)
+    public TrainingSession(TrainOptions options, IBackend backend, IDecoderConfig? config = null, ICommunicator? world = null)
     {
         options.Validate();
         Options = options;
+        World = world ?? SingleProcess.Instance;
         Tokenizer = TokenizerFactory.Create(options.Tokenizer);
         (Train, Validation) = LoadData(options, Tokenizer);
-        if (Train.Count < options.BatchSize)
-            throw new ArgumentException($"The training split has {Train.Count} sequences, fewer than --batch-size {options.BatchSize}.");
+        int globalBatch = options.BatchSize * World.Size;
+        if (Train.Count < globalBatch)
+            throw new ArgumentException(World.Size == 1
+                ? $"The training split has {Train.Count} sequences, fewer than --batch-size {options.BatchSize}."
+                : $"The training split has {Train.Count} sequences, fewer than the global batch of {globalBatch} (--batch-size {options.BatchSize} on each of {World.Size} ranks).");
 
         config ??= DecoderConfigs.Resolve(options.Model, Tokenizer.VocabSize).WithDropout(options.Dropout);
         // A checkpoint's embedding may have spare rows (Qwen2's is padded past its tokenizer); it may not have too few.
@@ -36,11 +43,12 @@ public sealed class TrainingSession : IDisposable
             _ => throw new ArgumentOutOfRangeException(nameof(options), $"Unknown optimizer {options.Optimizer}."),
         };
         Reweighter = ReweighterFactory.Create(options);
-        Loader = new BatchLoader(Train, options.BatchSize, options.Seed);
-        Trainer = new Trainer(Model, Optimizer, Reweighter, Loader, options);
+        Loader = new BatchLoader(Train, globalBatch, options.Seed);
+        Trainer = new Trainer(Model, Optimizer, Reweighter, Loader, options, World);
     }
 
     public TrainOptions Options { get; }
+    public ICommunicator World { get; }
     public ITokenizer Tokenizer { get; }
     public IReadOnlyList<Sample> Train { get; }
     public IReadOnlyList<Sample> Validation { get; }
@@ -51,15 +59,14 @@ public sealed class TrainingSession : IDisposable
     public Trainer Trainer { get; }
 
     public TrainerState State() =>
-        new(Trainer.StepsDone, Loader.State, Options, Model.Backend.Name, (Reweighter as IStatefulReweighter)?.SaveState());
+        new(Trainer.StepsDone, Loader.State, Options, Model.Backend.Name, (Reweighter as IStatefulReweighter)?.SaveState(), Ranks: World.Size);
 
     public void Save(RunFolder folder) => folder.SaveCheckpoint(Model, Optimizer, State());
 
-    /// <summary>Restores model, optimizer, data position and the reweighter's memory from a run folder's checkpoint, after
-    /// clearing the temporary files of saves that were killed, and checks each file against trainer.json's SHA-256.</summary>
+    /// <summary>Restores model, optimizer, data position and the reweighter's memory from a run folder's checkpoint, and
+    /// checks each file against trainer.json's SHA-256. Only reads: under data parallelism every rank restores itself.</summary>
     public void Restore(RunFolder folder, TrainerState state)
     {
-        folder.RemoveStaleTemporaryFiles();
         // The session was built from config.json already; this only proves it is the file the checkpoint committed.
         folder.LoadConfig(state);
         if (Reweighter is IStatefulReweighter stateful)
@@ -75,7 +82,9 @@ public sealed class TrainingSession : IDisposable
         Loader.State = state.Loader;
     }
 
-    public Evaluation Evaluate() => Evaluator.Evaluate(Model, Validation, Options.BatchSize, Options.EvalBatches);
+    /// <summary>Validation over the global batch size, so that a data-parallel run's rank 0 scores the same sequences a
+    /// single process with that batch would.</summary>
+    public Evaluation Evaluate() => Evaluator.Evaluate(Model, Validation, Options.BatchSize * World.Size, Options.EvalBatches);
 
     private static (IReadOnlyList<Sample> Train, IReadOnlyList<Sample> Validation) LoadData(TrainOptions options, ITokenizer tokenizer)
     {

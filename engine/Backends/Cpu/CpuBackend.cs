@@ -10,6 +10,14 @@ public sealed unsafe partial class CpuBackend : IBackend
     /// <summary>The process-wide instance: CPU buffers are interchangeable, so one pool serves everyone.</summary>
     public static CpuBackend Shared { get; } = new();
 
+    /// <summary>How many threads CPU kernels split work over; every core by default. Processes that share a machine
+    /// (data-parallel ranks) each take their share, so that they do not fight over cores.</summary>
+    public static int Threads
+    {
+        get => CpuParallel.Workers;
+        set => CpuParallel.Workers = value;
+    }
+
     private readonly BufferPool _pool = new();
 
     public string Name => "cpu";

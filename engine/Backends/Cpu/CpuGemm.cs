@@ -93,14 +93,14 @@ public static unsafe class CpuGemm
         long work = (long)g.M * g.N * g.K;
         // Many small problems parallelise better across the batch than inside each one. A shared C (stride 0) would
         // race, so it keeps the sequential order.
-        if (batch > 1 && strideC != 0 && Environment.ProcessorCount > 1 && work < BatchWork && work * batch >= SerialWork)
+        if (batch > 1 && strideC != 0 && CpuParallel.Workers > 1 && work < BatchWork && work * batch >= SerialWork)
             ParallelBatch<TK>(g, strideA, strideB, strideC, batch);
         else
             for (int i = 0; i < batch; i++, g.A += strideA, g.B += strideB, g.C += strideC) Single<TK>(g, serial: false);
     }
 
     private static void ParallelBatch<TK>(Job g, long strideA, long strideB, long strideC, int batch) where TK : struct, IKernel
-        => Parallel.For(0, batch, i =>
+        => Parallel.For(0, batch, new ParallelOptions { MaxDegreeOfParallelism = CpuParallel.Workers }, i =>
         {
             Job gi = g;
             gi.A += i * strideA; gi.B += i * strideB; gi.C += i * strideC;
@@ -110,7 +110,7 @@ public static unsafe class CpuGemm
     private static void Single<TK>(Job g, bool serial) where TK : struct, IKernel
     {
         if (g.K == 0 || g.Alpha == 0f) { ScaleC(g); return; }
-        int threads = serial || (long)g.M * g.N * g.K < SerialWork ? 1 : Environment.ProcessorCount;
+        int threads = serial || (long)g.M * g.N * g.K < SerialWork ? 1 : CpuParallel.Workers;
         int nt = RoundUp(Ceil(g.N, Ceil(g.N, NC)), TK.NR), kcEven = Ceil(g.K, Ceil(g.K, KC)); // no thin leftovers
         int mPanels = Ceil(g.M, TK.MR), nPanels = nt / TK.NR;
         var s = new Step { PackedB = Workspace.Current.B, RowsPerUnit = mPanels, PanelsPerUnit = nPanels };
@@ -151,8 +151,9 @@ public static unsafe class CpuGemm
     private static void ParallelStep<TK>(Job g, Step s, int panels, int units, int threads) where TK : struct, IKernel
     {
         int per = Ceil(panels, Math.Min(panels, 2 * threads));
-        Parallel.For(0, Ceil(panels, per), t => PackB<TK>(g, s, t * per, Math.Min(panels, (t + 1) * per)));
-        Parallel.For(0, units, u => Compute<TK>(g, s, u));
+        var cap = new ParallelOptions { MaxDegreeOfParallelism = threads };
+        Parallel.For(0, Ceil(panels, per), cap, t => PackB<TK>(g, s, t * per, Math.Min(panels, (t + 1) * per)));
+        Parallel.For(0, units, cap, u => Compute<TK>(g, s, u));
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]

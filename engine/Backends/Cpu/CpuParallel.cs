@@ -3,7 +3,15 @@ namespace HardFocus.Engine.Backends.Cpu;
 /// <summary>Splits a range into a few contiguous chunks, one per core, and runs small ranges inline.</summary>
 internal static class CpuParallel
 {
-    private static readonly int Workers = Environment.ProcessorCount;
+    private static int _workers = Environment.ProcessorCount;
+
+    /// <summary>Threads a kernel may use: every core unless <see cref="CpuBackend.Threads"/> says fewer, as when several
+    /// processes share the machine.</summary>
+    public static int Workers
+    {
+        get => _workers;
+        set => _workers = value >= 1 ? value : throw new ArgumentOutOfRangeException(nameof(value), value, "At least one thread is needed.");
+    }
 
     /// <summary>How many chunks <see cref="For(int,int,Action{int,int,int})"/> will use; fixed for a given machine and size,
     /// so reductions merged in chunk order are deterministic.</summary>

@@ -39,12 +39,9 @@ public sealed partial class IlgpuBackend : IBackend
         _strideGroups = Math.Max(1, accelerator.NumMultiprocessors * accelerator.MaxNumThreadsPerMultiprocessor / _groupSize);
     }
 
-    /// <summary>A backend on the first device of <paramref name="kind"/>: "cuda", "opencl" or "ilgpu-cpu" (the emulator,
-    /// for tests). Throws <see cref="InvalidOperationException"/> when no such device is present.</summary>
-    public static IlgpuBackend Create(string kind) => new(IlgpuDevices.CreateAccelerator(kind));
-
-    /// <summary>A backend on the best GPU present (CUDA first, then OpenCL), or null when there is none.</summary>
-    public static IlgpuBackend? CreateAuto() => IlgpuDevices.AutoKind() is { } kind ? Create(kind) : null;
+    /// <summary>A backend on device <paramref name="index"/> of <paramref name="kind"/>: "cuda", "opencl" or "ilgpu-cpu" (the
+    /// emulator, for tests). Throws <see cref="InvalidOperationException"/> when no such device is present.</summary>
+    public static IlgpuBackend Create(string kind, int index = 0) => new(IlgpuDevices.CreateAccelerator(kind, index));
 
     public string Name { get; }
     public BufferPoolStats PoolStats => _pool.Stats;

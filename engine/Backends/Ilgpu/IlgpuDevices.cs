@@ -40,10 +40,11 @@ public static class IlgpuDevices
         return devices.Any(d => d.Kind == OpenCL && d.IsGpu) ? OpenCL : null;
     }
 
-    /// <summary>An accelerator on the first device of <paramref name="kind"/> (for OpenCL, GPUs first), in a fresh context
-    /// with the algorithms library enabled.</summary>
-    internal static Accelerator CreateAccelerator(string kind)
+    /// <summary>An accelerator on device <paramref name="index"/> of <paramref name="kind"/> (for OpenCL, GPUs first), in a
+    /// fresh context with the algorithms library enabled.</summary>
+    internal static Accelerator CreateAccelerator(string kind, int index = 0)
     {
+        ArgumentOutOfRangeException.ThrowIfNegative(index);
         var context = kind switch
         {
             Cuda => Context.Create(b => b.Cuda().EnableAlgorithms()),
@@ -53,18 +54,22 @@ public static class IlgpuDevices
         };
         try
         {
-            Device? device = kind switch
+            var devices = kind switch
             {
-                Cuda => Devices(context.GetCudaDevices()).FirstOrDefault(),
-                OpenCL => Devices(context.GetCLDevices()).OrderBy(d => IsGpu(d) ? 0 : 1).FirstOrDefault(),
-                _ => Devices(context.GetCPUDevices()).FirstOrDefault(),
+                Cuda => Devices(context.GetCudaDevices()).Cast<Device>().ToList(),
+                OpenCL => Devices(context.GetCLDevices()).OrderBy(d => IsGpu(d) ? 0 : 1).Cast<Device>().ToList(),
+                _ => Devices(context.GetCPUDevices()).Cast<Device>().ToList(),
             };
-            return device?.CreateAccelerator(context) ?? throw new InvalidOperationException(kind switch
-            {
-                Cuda => "no CUDA device found",
-                OpenCL => "no OpenCL device that ILGPU supports found (it needs OpenCL 2.0+ with generic address space)",
-                _ => "no ILGPU CPU device found",
-            });
+            if (devices.Count == 0)
+                throw new InvalidOperationException(kind switch
+                {
+                    Cuda => "no CUDA device found",
+                    OpenCL => "no OpenCL device that ILGPU supports found (it needs OpenCL 2.0+ with generic address space)",
+                    _ => "no ILGPU CPU device found",
+                });
+            if (index >= devices.Count)
+                throw new InvalidOperationException($"device {kind}:{index} was asked for, but only {devices.Count} {kind} device(s) are present");
+            return devices[index].CreateAccelerator(context);
         }
         catch
         {
