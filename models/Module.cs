@@ -65,10 +65,6 @@ public abstract class Module : IDisposable
     public void Dispose()
     {
         foreach (var p in Parameters()) p.Dispose();
-        DisposeBuffers();
         GC.SuppressFinalize(this);
     }
-
-    /// <summary>Frees tensors a module holds besides its parameters (constant tables, caches).</summary>
-    protected virtual void DisposeBuffers() { }
 }

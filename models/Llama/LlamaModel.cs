@@ -15,8 +15,9 @@ public sealed class LlamaModel : DecoderModel
     private readonly Block[] _blocks;
     private readonly RmsNorm _finalNorm;
     private readonly Linear? _lmHead;
-    // Rotary cosines and sines per sequence length, uploaded once: training uses one length, so steps upload nothing.
-    private readonly Dictionary<int, (Tensor Cos, Tensor Sin)> _rotary = new();
+    // Rotary cosines and sines of every position the model takes, computed once on the host; a forward pass uploads the
+    // rows of its sequence length (a few KB), the way GPT uploads its position ids, so no table outlives its graph.
+    private readonly Lazy<(float[] Cos, float[] Sin)> _rotary;
 
     public LlamaModel(LlamaConfig config, IBackend backend, ulong seed) : base(backend)
     {
@@ -34,6 +35,7 @@ public sealed class LlamaModel : DecoderModel
         _finalNorm = RegisterModule("model.norm", new RmsNorm(config.Width, config.RmsNormEpsilon, backend));
         if (!config.TieWordEmbeddings)
             _lmHead = RegisterModule("lm_head", new Linear(config.Width, config.VocabSize, rng, std, backend, bias: false));
+        _rotary = new(() => RotaryTable.Compute(0, config.ContextLength, config.HeadDim, config.RopeTheta));
     }
 
     public LlamaConfig LlamaConfig { get; }
@@ -51,12 +53,13 @@ public sealed class LlamaModel : DecoderModel
         return Ops.Linear(x, _lmHead?.Weight ?? _embedding.Weight);
     }
 
+    /// <summary>cos and sin [seq, headDim / 2] of positions 0..seq-1, owned by the current scope.</summary>
     private (Tensor Cos, Tensor Sin) Rotary(int seq)
     {
-        if (_rotary.TryGetValue(seq, out var table)) return table;
-        var (cos, sin) = RotaryTable.Compute(0, seq, LlamaConfig.HeadDim, LlamaConfig.RopeTheta);
+        int count = seq * (LlamaConfig.HeadDim / 2);
         var shape = new Shape(seq, LlamaConfig.HeadDim / 2);
-        return _rotary[seq] = (Tensor.Persistent(cos, shape, Backend), Tensor.Persistent(sin, shape, Backend));
+        var (cos, sin) = _rotary.Value;
+        return (Tensor.FromArray(cos.AsSpan(0, count), shape, Backend), Tensor.FromArray(sin.AsSpan(0, count), shape, Backend));
     }
 
     /// <summary>Hugging Face's names are ours. Files may also hold what is not a parameter: the rotary inverse frequencies of
@@ -67,16 +70,6 @@ public sealed class LlamaModel : DecoderModel
             .ToDictionary(kv => kv.Key, kv => kv.Value, StringComparer.Ordinal);
 
     public override Dictionary<string, (int[] Shape, float[] Data)> ToHuggingFace() => HostStateDict();
-
-    protected override void DisposeBuffers()
-    {
-        foreach (var (cos, sin) in _rotary.Values)
-        {
-            cos.Dispose();
-            sin.Dispose();
-        }
-        _rotary.Clear();
-    }
 
     private sealed class Block : Module
     {
