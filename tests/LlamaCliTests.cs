@@ -57,6 +57,18 @@ public sealed class LlamaCliTests : IDisposable
     }
 
     [Fact]
+    public void InitFolderWithTokenizerFiles_BringsItsTokenizer()
+    {
+        string folder = Checkpoint(Qwen2);
+        string run = Path.Combine(_dir, "run");
+        var (code, output, err) = CliTests.Run("train", "--model", Path.Combine(folder, "config.json"), "--init", folder,
+            "--batch-size", "2", "--seq-len", "16", "--steps", "1", "--eval-batches", "1", "--out", run);
+        Assert.True(code == 0, err);
+        Assert.Contains($"{Path.GetFullPath(folder)} tokens", output);
+        Assert.Equal(Path.GetFullPath(folder), new RunFolder(run).LoadTrainerState().Options.Tokenizer);
+    }
+
+    [Fact]
     public void CheckpointContradictingItsConfig_IsOneErrorLine()
     {
         string folder = Checkpoint(Qwen2);
