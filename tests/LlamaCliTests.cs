@@ -57,6 +57,45 @@ public sealed class LlamaCliTests : IDisposable
     }
 
     [Fact]
+    public void Export_WritesAHuggingFaceFolderWithTheTokenizer_ThatLoadsBitwise()
+    {
+        string folder = Checkpoint(Qwen2);
+        string run = Path.Combine(_dir, "run"), exported = Path.Combine(_dir, "exported");
+        Assert.Equal(0, CliTests.Run("train", "--model", Path.Combine(folder, "config.json"), "--init", folder,
+            "--batch-size", "2", "--seq-len", "16", "--steps", "1", "--eval-batches", "1", "--out", run).Code);
+        var (code, _, err) = CliTests.Run("export", "--checkpoint", run, "--out", exported);
+        Assert.True(code == 0, err);
+        foreach (string name in new[] { "config.json", "model.safetensors", "vocab.json", "merges.txt", "tokenizer_config.json" })
+            Assert.True(File.Exists(Path.Combine(exported, name)), name);
+        Assert.Equal(Qwen2, DecoderConfigs.Load(Path.Combine(exported, "config.json")));
+        var trained = HuggingFaceCheckpoint.ReadWeights(run);
+        var written = HuggingFaceCheckpoint.ReadWeights(exported);
+        Assert.Equal(trained.Keys.Order(), written.Keys.Order());
+        foreach (var (name, (shape, data)) in trained)
+        {
+            Assert.Equal(shape, written[name].Shape);
+            Assert.Equal(data, written[name].Data);
+        }
+
+        var (again, _, refusal) = CliTests.Run("export", "--checkpoint", run, "--out", exported);
+        Assert.Equal(2, again);
+        Assert.Equal($"error: --out {exported} is not empty.", refusal.Trim());
+    }
+
+    [Fact]
+    public void GptExport_IsTheHuggingFaceGpt2Layout_AndTrainsFromItsFolder()
+    {
+        string run = Path.Combine(_dir, "gpt"), exported = Path.Combine(_dir, "gpt-hf");
+        Assert.Equal(0, CliTests.Run("train", "--model", "tiny", "--batch-size", "2", "--seq-len", "16", "--steps", "1", "--eval-batches", "1", "--out", run).Code);
+        Assert.Equal(0, CliTests.Run("export", "--checkpoint", run, "--out", exported, "--shard-mb", "1").Code);
+        Assert.Contains("h.0.attn.c_attn.weight", HuggingFaceCheckpoint.ReadWeights(exported).Keys);
+        var (code, output, err) = CliTests.Run("train", "--model", Path.Combine(exported, "config.json"), "--init", exported,
+            "--batch-size", "2", "--seq-len", "16", "--steps", "1", "--eval-batches", "1", "--out", Path.Combine(_dir, "gpt-again"));
+        Assert.True(code == 0, err);
+        Assert.Contains("bytes tokens", output);
+    }
+
+    [Fact]
     public void InitFolderWithTokenizerFiles_BringsItsTokenizer()
     {
         string folder = Checkpoint(Qwen2);

@@ -102,6 +102,16 @@ public sealed class PretrainedTokenizer : ITokenizer
         return new PretrainedTokenizer(folder, tokenizer, vocabSize, eos, Special("pad"));
     }
 
+    /// <summary>The tokenizer and special-token files a checkpoint folder carries, so an exported model keeps its tokenizer.</summary>
+    private static readonly string[] Files =
+        [VocabFile, MergesFile, SentencePieceFile, "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json"];
+
+    public static void CopyFiles(string fromFolder, string toFolder)
+    {
+        foreach (string name in Files)
+            if (File.Exists(Path.Combine(fromFolder, name))) File.Copy(Path.Combine(fromFolder, name), Path.Combine(toFolder, name), overwrite: false);
+    }
+
     public int[] Encode(string text) => _tokenizer.EncodeToIds(text).ToArray();
 
     public string Decode(ReadOnlySpan<int> ids)
