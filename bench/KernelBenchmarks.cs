@@ -54,7 +54,7 @@ public class KernelBenchmarks
         _o = _cpu.Allocate<float>(qkv); _attLse = _cpu.Allocate<float>(Batch * Heads * Seq);
         _dq = _cpu.Allocate<float>(qkv); _dk = _cpu.Allocate<float>(qkv); _dv = _cpu.Allocate<float>(qkv);
         _cpu.LayerNorm(_x, _gamma, _beta, _y, _mean, _rstd, Tokens, Width, 1e-5f);
-        _cpu.CausalAttention(_q, _k, _v, _o, _attLse, Batch * Heads, Seq, HeadDim, 0.125f);
+        _cpu.CausalAttention(_q, _k, _v, _o, _attLse, Batch * Heads, 1, Seq, HeadDim, 0.125f);
         _cpu.CrossEntropy(_logits, _targets, null, _losses, _lse, CeRows, Vocab);
     }
 
@@ -74,9 +74,9 @@ public class KernelBenchmarks
     public void CrossEntropyBackward() => _cpu.CrossEntropyBackward(_logits, _targets, null, _lse, _dLosses, _dLogits, CeRows, Vocab);
 
     [Benchmark(Description = "attention fwd 8x12x256x64")]
-    public void AttentionForward() => _cpu.CausalAttention(_q, _k, _v, _o, _attLse, Batch * Heads, Seq, HeadDim, 0.125f);
+    public void AttentionForward() => _cpu.CausalAttention(_q, _k, _v, _o, _attLse, Batch * Heads, 1, Seq, HeadDim, 0.125f);
 
     [Benchmark(Description = "attention bwd 8x12x256x64")]
     public void AttentionBackward() =>
-        _cpu.CausalAttentionBackward(_q, _k, _v, _o, _attLse, _dy, _dq, _dk, _dv, Batch * Heads, Seq, HeadDim, 0.125f);
+        _cpu.CausalAttentionBackward(_q, _k, _v, _o, _attLse, _dy, _dq, _dk, _dv, Batch * Heads, 1, Seq, HeadDim, 0.125f);
 }

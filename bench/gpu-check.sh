@@ -43,7 +43,8 @@ status=${PIPESTATUS[0]}
 echo "== HardFocus.Bench gpu-check exited with $status"
 
 if python3 -c 'import torch' 2> /dev/null; then
-  presets="$(awk '/^hardfocus / {print $2}' "$out" | paste -sd, -)"
+  # torch_gpt.py holds the GPT presets only: the LLaMA ones (llama-small, smollm-135m) have no PyTorch twin yet.
+  presets="$(awk '/^hardfocus / && $2 !~ /^(llama-|smollm-)/ {print $2}' "$out" | paste -sd, -)"
   python3 "$here/torch_gpt.py" --presets "${presets:-small,gpt2}" | tee -a "$out"
   echo "== tokens/s, hardfocus / torch (fp32, same model and batch shape)"
   awk '

@@ -35,6 +35,22 @@ public sealed class LayerNorm : Module
     public Tensor Forward(Tensor x) => Ops.LayerNorm(x, Weight, Bias, _epsilon);
 }
 
+/// <summary>LLaMA's RMSNorm: a scale ("weight", starting at 1) and no bias.</summary>
+public sealed class RmsNorm : Module
+{
+    private readonly float _epsilon;
+
+    public RmsNorm(int features, float epsilon, IBackend backend)
+    {
+        _epsilon = epsilon;
+        Weight = RegisterParameter("weight", Init.Constant(new Shape(features), 1f, backend));
+    }
+
+    public Tensor Weight { get; }
+
+    public Tensor Forward(Tensor x) => Ops.RmsNorm(x, Weight, _epsilon);
+}
+
 public sealed class Embedding : Module
 {
     public Embedding(int count, int dim, Rng rng, float std, IBackend backend) =>

@@ -78,7 +78,7 @@ public class CheckpointCliTests : IDisposable
         var folder = new RunFolder(run);
         var state = folder.LoadTrainerState();
         Assert.InRange(state.Step, 1, 39);
-        using var model = new GptModel(folder.LoadConfig(state), new CpuBackend(), seed: 0);
+        using var model = folder.LoadConfig(state).CreateModel(new CpuBackend(), seed: 0);
         var optimizer = new AdamW(model.NamedParameters().ToList());
         folder.LoadModel(model, state);
         folder.LoadOptimizer(optimizer, state);

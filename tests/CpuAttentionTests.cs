@@ -57,18 +57,18 @@ public class CpuAttentionTests
 
         DeviceBuffer<float> qb = Upload(q), kb = Upload(k), vb = Upload(v), dob = Upload(dOut);
         DeviceBuffer<float> ob = Output(n), lseb = Output(heads * seq), dqb = Output(n), dkb = Output(n), dvb = Output(n);
-        _cpu.CausalAttention(qb, kb, vb, ob, lseb, heads, seq, headDim, scale);
+        _cpu.CausalAttention(qb, kb, vb, ob, lseb, heads, 1, seq, headDim, scale);
         Near(o, Download(ob), 1e-5, "output");
         Near(lse, Download(lseb), 1e-6, "logsumexp");
-        _cpu.CausalAttentionBackward(qb, kb, vb, ob, lseb, dob, dqb, dkb, dvb, heads, seq, headDim, scale);
+        _cpu.CausalAttentionBackward(qb, kb, vb, ob, lseb, dob, dqb, dkb, dvb, heads, 1, seq, headDim, scale);
         Near(dq, Download(dqb), 1e-5, "dq");
         Near(dk, Download(dkb), 1e-5, "dk");
         Near(dv, Download(dvb), 1e-5, "dv");
 
         // Same inputs, same bits: nothing depends on thread timing or on what the outputs held before.
         float[] o1 = Download(ob), dq1 = Download(dqb), dk1 = Download(dkb), dv1 = Download(dvb);
-        _cpu.CausalAttention(qb, kb, vb, ob, lseb, heads, seq, headDim, scale);
-        _cpu.CausalAttentionBackward(qb, kb, vb, ob, lseb, dob, dqb, dkb, dvb, heads, seq, headDim, scale);
+        _cpu.CausalAttention(qb, kb, vb, ob, lseb, heads, 1, seq, headDim, scale);
+        _cpu.CausalAttentionBackward(qb, kb, vb, ob, lseb, dob, dqb, dkb, dvb, heads, 1, seq, headDim, scale);
         Assert.Equal(o1, Download(ob));
         Assert.Equal(dq1, Download(dqb));
         Assert.Equal(dk1, Download(dkb));

@@ -118,3 +118,25 @@ public class ExperimentTests(SmokeExperimentFixture smoke) : IClassFixture<Smoke
         Assert.Contains("holds a different experiment", e.Message);
     }
 }
+
+/// <summary>The experiment with `--model llama`: every arm trains the presets' shapes as LLaMA decoders.</summary>
+public sealed class LlamaExperimentTests : IDisposable
+{
+    private readonly string _dir = Directory.CreateTempSubdirectory("hardfocus-llama-experiment-").FullName;
+
+    public void Dispose() => Directory.Delete(_dir, recursive: true);
+
+    [Fact]
+    public void Smoke_WithLlama_TrainsLlamaArms_AndRecordsTheFamily()
+    {
+        string root = Path.Combine(_dir, "smoke");
+        Assert.Equal(0, ExperimentCommand.Run("smoke", seeds: 1, "cpu", 0.1, null, null, root, new RecordingProgress(), family: "llama"));
+        Assert.True(File.Exists(Path.Combine(root, "results.md")));
+        var configs = Directory.GetFiles(root, "config.json", SearchOption.AllDirectories);
+        Assert.NotEmpty(configs);
+        Assert.All(configs, path => Assert.Equal("llama", JsonNode.Parse(File.ReadAllText(path))!["model_type"]!.GetValue<string>()));
+        // The same folder with the GPT family is another experiment.
+        var e = Assert.Throws<UserError>(() => ExperimentCommand.Run("smoke", 1, "cpu", 0.1, null, null, root, new RecordingProgress()));
+        Assert.Contains("holds a different experiment", e.Message);
+    }
+}

@@ -6,7 +6,9 @@ using System.Text.Json.Nodes;
 using HardFocus.Engine;
 using HardFocus.Engine.Backends.Cpu;
 using HardFocus.Engine.IO;
+using HardFocus.Models;
 using HardFocus.Models.Gpt;
+using HardFocus.Models.Llama;
 using HardFocus.Training;
 using HardFocus.Training.Cli;
 using HardFocus.Training.Data;
@@ -126,7 +128,7 @@ public sealed class FuzzTests : IDisposable
             e => e is SafetensorsFormatException, IsJson: false),
         Kind.TrainerJson => new(RunFolder.TrainerFile, TrainerJsonSeeds(), path => new RunFolder(Path.GetDirectoryName(path)!).LoadTrainerState(),
             e => e is InvalidDataException, IsJson: true),
-        Kind.ConfigJson => new("config.json", ConfigSeeds(), path => GptConfig.Load(path), e => e is InvalidDataException, IsJson: true),
+        Kind.ConfigJson => new("config.json", ConfigSeeds(), path => DecoderConfigs.Load(path), e => e is InvalidDataException, IsJson: true),
         Kind.CorpusJsonl => new("corpus.jsonl", [Utf8(CorpusLines)], path => TextCorpus.LoadDocuments(path), e => e is InvalidDataException, IsJson: true),
         Kind.InstructJsonl => new("instruct.jsonl", [Utf8(InstructLines)],
             path => InstructionData.Load(path, new ByteTokenizer(), 48, 0.25, PaddingSide.Left, PromptTemplate.Compact), e => e is InvalidDataException, IsJson: true),
@@ -207,7 +209,7 @@ public sealed class FuzzTests : IDisposable
              "n_ctx": 1024, "n_embd": 768, "n_head": 12, "n_layer": 12, "n_positions": 1024, "resid_pdrop": 0.1,
              "task_specific_params": {"text-generation": {"do_sample": true, "max_length": 50}}, "vocab_size": 50257}
             """;
-        return [Utf8(GptConfig.Tiny(256).ToJson()), Utf8(huggingFace)];
+        return [Utf8(GptConfig.Tiny(256).ToJson()), Utf8(huggingFace), Utf8((LlamaConfig.Small(256) with { ModelType = "qwen2" }).ToJson())];
     }
 
     private const string CorpusLines = """

@@ -340,12 +340,77 @@ public sealed class IlgpuParityTests(IlgpuFixture fixture) : IDisposable
         float scale = 1f / MathF.Sqrt(headDim);
         Pair q = Same(Random(n)), k = Same(Random(n)), v = Same(Random(n)), dOut = Same(Random(n));
         Pair o = Output(n), lse = Output(heads * seq), dq = Output(n), dk = Output(n), dv = Output(n);
-        _cpu.CausalAttention(q.Cpu, k.Cpu, v.Cpu, o.Cpu, lse.Cpu, heads, seq, headDim, scale);
-        _gpu.CausalAttention(q.Gpu, k.Gpu, v.Gpu, o.Gpu, lse.Gpu, heads, seq, headDim, scale);
+        _cpu.CausalAttention(q.Cpu, k.Cpu, v.Cpu, o.Cpu, lse.Cpu, heads, 1, seq, headDim, scale);
+        _gpu.CausalAttention(q.Gpu, k.Gpu, v.Gpu, o.Gpu, lse.Gpu, heads, 1, seq, headDim, scale);
         Close(o, 1e-4, "output"); Close(lse, 1e-5, "logsumexp");
-        _cpu.CausalAttentionBackward(q.Cpu, k.Cpu, v.Cpu, o.Cpu, lse.Cpu, dOut.Cpu, dq.Cpu, dk.Cpu, dv.Cpu, heads, seq, headDim, scale);
-        _gpu.CausalAttentionBackward(q.Gpu, k.Gpu, v.Gpu, o.Gpu, lse.Gpu, dOut.Gpu, dq.Gpu, dk.Gpu, dv.Gpu, heads, seq, headDim, scale);
+        _cpu.CausalAttentionBackward(q.Cpu, k.Cpu, v.Cpu, o.Cpu, lse.Cpu, dOut.Cpu, dq.Cpu, dk.Cpu, dv.Cpu, heads, 1, seq, headDim, scale);
+        _gpu.CausalAttentionBackward(q.Gpu, k.Gpu, v.Gpu, o.Gpu, lse.Gpu, dOut.Gpu, dq.Gpu, dk.Gpu, dv.Gpu, heads, 1, seq, headDim, scale);
         Close(dq, 1e-4, "dq"); Close(dk, 1e-4, "dk"); Close(dv, 1e-4, "dv");
+    }
+
+    [Theory]
+    [InlineData(4, 1, 7, 5)]
+    [InlineData(6, 3, 19, 6)]
+    [InlineData(4, 4, 3, 4)]
+    public void GroupedQueryAttention_ForwardAndBackward(int heads, int kvHeads, int seq, int headDim)
+    {
+        int n = heads * seq * headDim, nkv = kvHeads * seq * headDim, group = heads / kvHeads;
+        float scale = 1f / MathF.Sqrt(headDim);
+        Pair q = Same(Random(n)), k = Same(Random(nkv)), v = Same(Random(nkv)), dOut = Same(Random(n));
+        Pair o = Output(n), lse = Output(heads * seq), dq = Output(n), dk = Output(nkv), dv = Output(nkv);
+        _cpu.CausalAttention(q.Cpu, k.Cpu, v.Cpu, o.Cpu, lse.Cpu, heads, group, seq, headDim, scale);
+        _gpu.CausalAttention(q.Gpu, k.Gpu, v.Gpu, o.Gpu, lse.Gpu, heads, group, seq, headDim, scale);
+        Close(o, 1e-4, "output"); Close(lse, 1e-5, "logsumexp");
+        _cpu.CausalAttentionBackward(q.Cpu, k.Cpu, v.Cpu, o.Cpu, lse.Cpu, dOut.Cpu, dq.Cpu, dk.Cpu, dv.Cpu, heads, group, seq, headDim, scale);
+        _gpu.CausalAttentionBackward(q.Gpu, k.Gpu, v.Gpu, o.Gpu, lse.Gpu, dOut.Gpu, dq.Gpu, dk.Gpu, dv.Gpu, heads, group, seq, headDim, scale);
+        Close(dq, 1e-4, "dq"); Close(dk, 1e-4, "dk"); Close(dv, 1e-4, "dv");
+    }
+
+    [Fact]
+    public void RmsNorm_ForwardAndBackward_AccumulatesGammaGradient()
+    {
+        foreach (var (rows, cols) in new[] { (3, 5), (6, 33), (40, 7) })
+        {
+            int n = rows * cols;
+            var x = Same(Random(n, 2f));
+            var gamma = Same(Random(cols));
+            var dy = Same(Random(n));
+            Pair y = Output(n), rstd = Output(rows), dx = Output(n);
+            // Start from a non-zero gradient: the kernel must add to it.
+            Pair dGamma = Same(Random(cols));
+            _cpu.RmsNorm(x.Cpu, gamma.Cpu, y.Cpu, rstd.Cpu, rows, cols, 1e-6f);
+            _gpu.RmsNorm(x.Gpu, gamma.Gpu, y.Gpu, rstd.Gpu, rows, cols, 1e-6f);
+            Close(y, 1e-4, "y"); Close(rstd, 1e-4, "rstd");
+            _cpu.RmsNormBackward(x.Cpu, gamma.Cpu, rstd.Cpu, dy.Cpu, dx.Cpu, dGamma.Cpu, rows, cols);
+            _gpu.RmsNormBackward(x.Gpu, gamma.Gpu, rstd.Gpu, dy.Gpu, dx.Gpu, dGamma.Gpu, rows, cols);
+            Close(dx, 1e-4, "dx"); Close(dGamma, 1e-4, "dgamma");
+        }
+    }
+
+    [Fact]
+    public void SwiGlu_ForwardAndBackward()
+    {
+        int n = 301;
+        Pair gate = Same(Random(n, 4f)), up = Same(Random(n)), dy = Same(Random(n));
+        Pair y = Output(n), dGate = Output(n), dUp = Output(n);
+        _cpu.SwiGlu(gate.Cpu, up.Cpu, y.Cpu, n); _gpu.SwiGlu(gate.Gpu, up.Gpu, y.Gpu, n);
+        Close(y, 1e-5, "y");
+        _cpu.SwiGluBackward(gate.Cpu, up.Cpu, dy.Cpu, dGate.Cpu, dUp.Cpu, n);
+        _gpu.SwiGluBackward(gate.Gpu, up.Gpu, dy.Gpu, dGate.Gpu, dUp.Gpu, n);
+        Close(dGate, 1e-5, "dgate"); Close(dUp, 1e-5, "dup");
+    }
+
+    [Theory]
+    [InlineData(1f)]
+    [InlineData(-1f)]
+    public void Rope_BothDirections(float sinSign)
+    {
+        int rows = 3 * 7, seq = 7, headDim = 10, n = rows * headDim;
+        var (cosines, sines) = RotaryTable.Compute(2, seq, headDim, 500f);
+        Pair x = Same(Random(n)), cos = Same(cosines), sin = Same(sines), y = Output(n);
+        _cpu.Rope(x.Cpu, cos.Cpu, sin.Cpu, y.Cpu, rows, seq, headDim / 2, sinSign);
+        _gpu.Rope(x.Gpu, cos.Gpu, sin.Gpu, y.Gpu, rows, seq, headDim / 2, sinSign);
+        Exact(y);
     }
 
     [Fact]

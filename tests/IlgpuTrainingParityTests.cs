@@ -7,8 +7,10 @@ namespace HardFocus.Tests;
 [Collection("ilgpu")]
 public sealed class IlgpuTrainingParityTests(IlgpuFixture fixture)
 {
-    [Fact]
-    public void ThreeIrDroSteps_GiveTheSameLossesAndWeights()
+    [Theory]
+    [InlineData("tiny")]
+    [InlineData("llama-tiny")]
+    public void ThreeIrDroSteps_GiveTheSameLossesAndWeights(string model)
     {
         string dir = Directory.CreateTempSubdirectory("hardfocus-").FullName;
         try
@@ -17,7 +19,7 @@ public sealed class IlgpuTrainingParityTests(IlgpuFixture fixture)
             File.WriteAllText(corpus, string.Concat(Enumerable.Repeat("Call me Ishmael. Some years ago, never mind how long precisely. ", 6)));
             var options = new TrainOptions
             {
-                Model = "tiny", Tokenizer = "bytes", Corpus = corpus, Reweight = ReweightMethod.Irdro, Lambda = 0.5, BatchSize = 4, SeqLen = 8,
+                Model = model, Tokenizer = "bytes", Corpus = corpus, Reweight = ReweightMethod.Irdro, Lambda = 0.5, BatchSize = 4, SeqLen = 8,
                 Steps = 3, LearningRate = 1e-3f, ValFraction = 0, Seed = 5, WarmupSteps = 0,
             };
             using var onCpu = new TrainingSession(options, new CpuBackend());

@@ -119,7 +119,7 @@ public sealed class LoaderValidationTests : IDisposable
     // ---- config.json --------------------------------------------------------------------------------------------
 
     private const string HuggingFaceConfig = """
-        {"activation_function": "gelu_new", "architectures": ["GPT2LMHeadModel"], "attn_pdrop": 0.1, "layer_norm_epsilon": 1e-05,
+        {"model_type": "gpt2", "activation_function": "gelu_new", "architectures": ["GPT2LMHeadModel"], "attn_pdrop": 0.1, "layer_norm_epsilon": 1e-05,
          "n_ctx": 1024, "n_embd": 768, "n_head": 12, "n_layer": 12, "n_positions": 1024, "resid_pdrop": 0.1, "vocab_size": 50257}
         """;
 

@@ -56,6 +56,27 @@ public class OpGradientTests
     public void CausalAttention() =>
         GradCheck.Check(t => Ops.CausalAttention(t[0], t[1], t[2]), [R(1, 2, 5, 3), R(1, 2, 5, 3), R(1, 2, 5, 3)]);
 
+    [Theory]
+    [InlineData(4, 1)] // one key/value head for all query heads (multi-query)
+    [InlineData(4, 2)] // two query heads per key/value head
+    [InlineData(3, 3)] // as many as there are query heads (plain multi-head)
+    public void CausalAttention_GroupedQuery(int heads, int kvHeads) =>
+        GradCheck.Check(t => Ops.CausalAttention(t[0], t[1], t[2]), [R(2, heads, 5, 3), R(2, kvHeads, 5, 3), R(2, kvHeads, 5, 3)]);
+
+    [Fact] public void RmsNorm() => GradCheck.Check(t => Ops.RmsNorm(t[0], t[1], 1e-5f), [R(3, 9), R(9)]);
+
+    [Fact] public void SwiGlu() => GradCheck.Check(t => Ops.SwiGlu(t[0], t[1]), [R(2, 17), R(2, 17)]);
+
+    [Fact]
+    public void Rope()
+    {
+        // Positions 3..7 of a table with theta 100 so the angles differ visibly between dimensions.
+        var (cos, sin) = RotaryTable.Compute(3, 5, 6, 100f);
+        using var cosT = Tensor.FromArray(cos, 5, 3);
+        using var sinT = Tensor.FromArray(sin, 5, 3);
+        GradCheck.Check(t => Ops.Rope(t[0], cosT, sinT), [R(2, 3, 5, 6)]);
+    }
+
     [Fact]
     public void SplitAndMergeHeads() =>
         GradCheck.Check(t => Ops.MergeHeads(Ops.SplitHeads(t[0], 3) * t[1]), [R(2, 5, 6), R(2, 3, 5, 2)]);

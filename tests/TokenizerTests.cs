@@ -50,6 +50,6 @@ public class TokenizerTests
         Assert.IsType<Gpt2Tokenizer>(TokenizerFactory.Create("gpt2"));
         Assert.IsType<ByteTokenizer>(TokenizerFactory.Create("bytes"));
         var error = Assert.Throws<ArgumentException>(() => TokenizerFactory.Create("chars"));
-        Assert.Equal("Unknown tokenizer 'chars': use gpt2 or bytes.", error.Message);
+        Assert.Equal("Unknown tokenizer 'chars': use gpt2, bytes or a folder with vocab.json and merges.txt or tokenizer.model.", error.Message);
     }
 }

@@ -1,9 +1,9 @@
 using System.CommandLine;
 using HardFocus.Training.Cli;
 
-var root = new RootCommand("hardfocus: train GPT decoders in managed code with hard-sample reweighting (ERM, MidRanking, IR-DRO and variants).")
+var root = new RootCommand("hardfocus: train GPT and LLaMA-family decoders in managed code with hard-sample reweighting (ERM, MidRanking, IR-DRO and variants).")
 {
-    TrainCommand.Create(), EvalCommand.Create(), GenerateCommand.Create(), ExperimentCommand.Create(), DevicesCommand.Create(), MpiCheckCommand.Create(),
+    TrainCommand.Create(), EvalCommand.Create(), GenerateCommand.Create(), ExportCommand.Create(), ExperimentCommand.Create(), DevicesCommand.Create(), MpiCheckCommand.Create(),
     ReportCommand.Create(),
 };
 

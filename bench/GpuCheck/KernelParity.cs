@@ -139,26 +139,76 @@ internal static class KernelParity
             return [dLogits];
         });
 
-        int heads = Z(8, 2), seq = Z(129, 19), headDim = Z(64, 8), qkv = heads * seq * headDim;
+        int heads = Z(8, 4), seq = Z(129, 19), headDim = Z(64, 8), qkv = heads * seq * headDim;
         float scale = 1f / MathF.Sqrt(headDim);
-        (Pair<float> Q, Pair<float> K, Pair<float> V, Pair<float> O, Pair<float> Lse) Attention(ParityBench b)
+        // Plain multi-head attention, and grouped-query attention with two query heads per key/value head.
+        foreach (int group in new[] { 1, 2 })
         {
-            var (q, key, v) = (b.Random(qkv), b.Random(qkv), b.Random(qkv));
-            var (o, lse) = (b.Output(qkv), b.Output(heads * seq));
-            b.Run(s => s.B.CausalAttention(s[q], s[key], s[v], s[o], s[lse], heads, seq, headDim, scale));
-            return (q, key, v, o, lse);
+            int kv = qkv / group;
+            (Pair<float> Q, Pair<float> K, Pair<float> V, Pair<float> O, Pair<float> Lse) Attention(ParityBench b)
+            {
+                var (q, key, v) = (b.Random(qkv), b.Random(kv), b.Random(kv));
+                var (o, lse) = (b.Output(qkv), b.Output(heads * seq));
+                b.Run(s => s.B.CausalAttention(s[q], s[key], s[v], s[o], s[lse], heads, group, seq, headDim, scale));
+                return (q, key, v, o, lse);
+            }
+            string shape = $"{heads}x{seq}x{headDim}{(group > 1 ? $", {group} queries per kv head" : "")}";
+            Add($"attention {shape}", b =>
+            {
+                var r = Attention(b);
+                return [r.O, r.Lse];
+            });
+            Add($"attention backward {shape}", b =>
+            {
+                var (q, key, v, o, lse) = Attention(b);
+                var (dOut, dq, dk, dv) = (b.Random(qkv), b.Output(qkv), b.Output(kv), b.Output(kv));
+                b.Run(s => s.B.CausalAttentionBackward(s[q], s[key], s[v], s[o], s[lse], s[dOut], s[dq], s[dk], s[dv], heads, group, seq, headDim, scale));
+                return [dq, dk, dv];
+            });
         }
-        Add($"attention {heads}x{seq}x{headDim}", b =>
+
+        (Pair<float> X, Pair<float> Gamma, Pair<float> Y, Pair<float> Rstd) RmsNorm(ParityBench b)
         {
-            var r = Attention(b);
-            return [r.O, r.Lse];
+            var (x, gamma) = (b.Random(tokens * width, 2f, 0.5f), b.Random(width, 0.1f, 1f));
+            var (y, rstd) = (b.Output(tokens * width), b.Output(tokens));
+            b.Run(s => s.B.RmsNorm(s[x], s[gamma], s[y], s[rstd], tokens, width, 1e-6f));
+            return (x, gamma, y, rstd);
+        }
+        Add($"rmsnorm {tokens}x{width}", b =>
+        {
+            var r = RmsNorm(b);
+            return [r.Y, r.Rstd];
         });
-        Add($"attention backward {heads}x{seq}x{headDim}", b =>
+        Add($"rmsnorm backward {tokens}x{width} (accumulating)", b =>
         {
-            var (q, key, v, o, lse) = Attention(b);
-            var (dOut, dq, dk, dv) = (b.Random(qkv), b.Output(qkv), b.Output(qkv), b.Output(qkv));
-            b.Run(s => s.B.CausalAttentionBackward(s[q], s[key], s[v], s[o], s[lse], s[dOut], s[dq], s[dk], s[dv], heads, seq, headDim, scale));
-            return [dq, dk, dv];
+            var (x, gamma, _, rstd) = RmsNorm(b);
+            var (dy, dx, dGamma) = (b.Random(tokens * width), b.Output(tokens * width), b.Random(width));
+            b.Run(s => s.B.RmsNormBackward(s[x], s[gamma], s[rstd], s[dy], s[dx], s[dGamma], tokens, width));
+            return [dx, dGamma];
+        });
+
+        int ropeRows = heads * seq, half = headDim / 2;
+        foreach (float sign in new[] { 1f, -1f })
+            Add($"rope {ropeRows}x{headDim}, {(sign > 0 ? "forward" : "backward")}", b =>
+            {
+                var (cosines, sines) = RotaryTable.Compute(0, seq, headDim, 10000f);
+                var (x, cos, sin, y) = (b.Random(ropeRows * headDim), b.Same(cosines), b.Same(sines), b.Output(ropeRows * headDim));
+                b.Run(s => s.B.Rope(s[x], s[cos], s[sin], s[y], ropeRows, seq, half, sign));
+                return [y];
+            });
+
+        int mlp = Z(3072 * 16, 37);
+        Add($"swiglu {mlp}", b =>
+        {
+            var (gate, up, y) = (b.Random(mlp, 3f), b.Random(mlp), b.Output(mlp));
+            b.Run(s => s.B.SwiGlu(s[gate], s[up], s[y], mlp));
+            return [y];
+        });
+        Add($"swiglu backward {mlp}", b =>
+        {
+            var (gate, up, dy, dGate, dUp) = (b.Random(mlp, 3f), b.Random(mlp), b.Random(mlp), b.Output(mlp), b.Output(mlp));
+            b.Run(s => s.B.SwiGluBackward(s[gate], s[up], s[dy], s[dGate], s[dUp], mlp));
+            return [dGate, dUp];
         });
 
         // Ids drawn from half the table, so the scatter sees repeated rows.

@@ -18,7 +18,7 @@ internal static class TrainingThroughput
 
     public static IReadOnlyList<ThroughputPreset> Presets(bool quick) => quick
         ? [new("tiny", "bytes", 2, 16)]
-        : [new("small", "bytes", 8, 128), new("gpt2", "gpt2", 8, 1024)];
+        : [new("small", "bytes", 8, 128), new("llama-small", "bytes", 8, 128), new("gpt2", "gpt2", 8, 1024), new("smollm-135m", "bytes", 4, 64)];
 
     /// <summary>Prints one parseable line per preset (see bench/gpu-check.sh); returns whether every preset ran.</summary>
     public static bool Run(IBackend backend, bool quick, int steps, TextWriter output)

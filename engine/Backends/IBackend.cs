@@ -44,6 +44,15 @@ public interface IBackend : IDisposable
     /// <summary>Inverted dropout with a counter-based hash, so every backend draws the same mask from the same seed:
     /// keep[i] = 1/(1-p) or 0, y = x * keep.</summary>
     void Dropout(DeviceBuffer<float> x, DeviceBuffer<float> y, DeviceBuffer<float> keep, int count, float p, ulong seed);
+    /// <summary>LLaMA's gated MLP activation: y[i] = silu(gate[i]) * up[i], silu(g) = g * sigmoid(g).</summary>
+    void SwiGlu(DeviceBuffer<float> gate, DeviceBuffer<float> up, DeviceBuffer<float> y, int count);
+    void SwiGluBackward(DeviceBuffer<float> gate, DeviceBuffer<float> up, DeviceBuffer<float> dy, DeviceBuffer<float> dGate,
+        DeviceBuffer<float> dUp, int count);
+    /// <summary>Rotary position embedding in Hugging Face's rotate-half layout: x is rows of headDim = 2 * half values, row r
+    /// at position r % seq; for i &lt; half, (x[i], x[i + half]) turns by the angle whose cosine and sine are
+    /// cos[pos, i] and sin[pos, i]. <paramref name="sinSign"/> -1 turns back by the same angle: that is the backward.</summary>
+    void Rope(DeviceBuffer<float> x, DeviceBuffer<float> cos, DeviceBuffer<float> sin, DeviceBuffer<float> y,
+        int rows, int seq, int half, float sinSign);
 
     // ---- matrix products ----------------------------------------------------------------------------------------
     /// <summary>C = alpha * op(A) op(B) + beta * C for <paramref name="batch"/> problems; op(A) is m x k, op(B) is k x n.
@@ -62,6 +71,12 @@ public interface IBackend : IDisposable
     void LayerNormBackward(DeviceBuffer<float> x, DeviceBuffer<float> gamma, DeviceBuffer<float> mean, DeviceBuffer<float> rstd,
         DeviceBuffer<float> dy, DeviceBuffer<float> dx, DeviceBuffer<float> dGammaAccumulate, DeviceBuffer<float> dBetaAccumulate,
         int rows, int cols);
+    /// <summary>y = x * rstd * gamma per row with rstd = 1 / sqrt(mean(x^2) + epsilon), saved per row for backward.</summary>
+    void RmsNorm(DeviceBuffer<float> x, DeviceBuffer<float> gamma, DeviceBuffer<float> y, DeviceBuffer<float> rstd,
+        int rows, int cols, float epsilon);
+    /// <summary>Writes dx; adds into dGamma (which the caller zeroes or keeps).</summary>
+    void RmsNormBackward(DeviceBuffer<float> x, DeviceBuffer<float> gamma, DeviceBuffer<float> rstd, DeviceBuffer<float> dy,
+        DeviceBuffer<float> dx, DeviceBuffer<float> dGammaAccumulate, int rows, int cols);
     /// <summary>loss[r] = logsumexp(logits[r]) - logits[r, target[r]], or 0 where mask[r] == 0 (mask may be null);
     /// saves the row's logsumexp. Targets must lie in [0, vocab) on unmasked rows.</summary>
     void CrossEntropy(DeviceBuffer<float> logits, DeviceBuffer<int> targets, DeviceBuffer<float>? mask,
@@ -74,13 +89,16 @@ public interface IBackend : IDisposable
     void MaskedRowMeanBackward(DeviceBuffer<float> mask, DeviceBuffer<float> dy, DeviceBuffer<float> dx, int rows, int cols);
 
     // ---- attention ----------------------------------------------------------------------------------------------
-    /// <summary>Causal softmax(q kᵀ * scale) v over `heads` independent (seq x headDim) problems; saves each row's
-    /// logsumexp so backward recomputes probabilities instead of storing seq x seq per head.</summary>
+    /// <summary>Causal softmax(q kᵀ * scale) v over `heads` (seq x headDim) query problems; saves each row's logsumexp so
+    /// backward recomputes probabilities instead of storing seq x seq per head. Grouped-query attention: query head h reads
+    /// key/value head h / <paramref name="queriesPerKvHead"/>, so k and v hold heads / queriesPerKvHead heads (1 for plain
+    /// multi-head attention).</summary>
     void CausalAttention(DeviceBuffer<float> q, DeviceBuffer<float> k, DeviceBuffer<float> v, DeviceBuffer<float> output,
-        DeviceBuffer<float> logSumExp, int heads, int seq, int headDim, float scale);
+        DeviceBuffer<float> logSumExp, int heads, int queriesPerKvHead, int seq, int headDim, float scale);
+    /// <summary>Writes dq, dk and dv completely; dk and dv sum over the query heads that share each key/value head.</summary>
     void CausalAttentionBackward(DeviceBuffer<float> q, DeviceBuffer<float> k, DeviceBuffer<float> v, DeviceBuffer<float> output,
         DeviceBuffer<float> logSumExp, DeviceBuffer<float> dOutput, DeviceBuffer<float> dq, DeviceBuffer<float> dk,
-        DeviceBuffer<float> dv, int heads, int seq, int headDim, float scale);
+        DeviceBuffer<float> dv, int heads, int queriesPerKvHead, int seq, int headDim, float scale);
 
     // ---- indexing and layout ------------------------------------------------------------------------------------
     /// <summary>y[i, :] = table[ids[i], :]. Ids must lie in [0, rows of table).</summary>

@@ -81,6 +81,24 @@ public static partial class Ops
         return y;
     }
 
+    /// <summary>The SwiGLU gate of LLaMA's MLP, fused: silu(gate) * up with silu(g) = g * sigmoid(g); gate and up share a shape.</summary>
+    public static Tensor SwiGlu(Tensor gate, Tensor up)
+    {
+        var backend = BackendOf(gate, up);
+        if (gate.Shape != up.Shape) throw new ArgumentException($"SwiGlu: gate {gate.Shape} and up {up.Shape} must share a shape.");
+        var y = Tensor.Empty(gate.Shape, backend);
+        backend.SwiGlu(gate.Buffer, up.Buffer, y.Buffer, gate.Length);
+        Node.Record(y, [gate, up], gy =>
+        {
+            var dGate = NewGrad(gate);
+            var dUp = NewGrad(up);
+            backend.SwiGluBackward(gate.Buffer, up.Buffer, gy.Buffer, dGate.Buffer, dUp.Buffer, gate.Length);
+            Deliver(gate, dGate);
+            Deliver(up, dUp);
+        });
+        return y;
+    }
+
     /// <summary>Inverted dropout: zeroes each element with probability p and scales the rest by 1/(1-p). The mask comes
     /// from (seed, element index) alone, so it is reproducible and identical on every backend. p = 0 returns x.</summary>
     public static Tensor Dropout(Tensor x, float p, ulong seed)

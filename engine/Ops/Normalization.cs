@@ -32,6 +32,28 @@ public static partial class Ops
         return y;
     }
 
+    /// <summary>RMSNorm over the last dimension (LLaMA's): x / sqrt(mean(x^2) + epsilon) * gamma, no centring and no bias.
+    /// 1/rms is saved per row, so backward is one fused pass.</summary>
+    public static Tensor RmsNorm(Tensor x, Tensor gamma, float epsilon)
+    {
+        var backend = BackendOf(x, gamma);
+        int cols = x.Shape.Last, rows = x.Shape.Rows;
+        if (gamma.Rank != 1 || gamma.Length != cols) throw new ArgumentException($"RmsNorm: gamma {gamma.Shape} must be [{cols}].");
+        var y = Tensor.Empty(x.Shape, backend);
+        var rstd = Tensor.Empty(new Shape(rows), backend);
+        backend.RmsNorm(x.Buffer, gamma.Buffer, y.Buffer, rstd.Buffer, rows, cols, epsilon);
+
+        Node.Record(y, [x, gamma], gy =>
+        {
+            var dx = NewGrad(x);
+            var dGamma = ZeroGrad(gamma);
+            backend.RmsNormBackward(x.Buffer, gamma.Buffer, rstd.Buffer, gy.Buffer, dx.Buffer, dGamma.Buffer, rows, cols);
+            Deliver(x, dx);
+            Deliver(gamma, dGamma);
+        });
+        return y;
+    }
+
     /// <summary>Softmax over the last dimension.</summary>
     public static Tensor Softmax(Tensor x)
     {

@@ -1,12 +1,13 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
-using HardFocus.Engine.IO;
+using HardFocus.Engine.Backends;
 
 namespace HardFocus.Models.Gpt;
 
 /// <summary>The shape of a GPT-2-style decoder. JSON names follow Hugging Face's GPT-2 config, so its config.json reads as is.</summary>
-public sealed record GptConfig
+public sealed record GptConfig : IDecoderConfig
 {
+    [JsonPropertyName("model_type")] public string ModelType => "gpt2";
     [JsonPropertyName("vocab_size")] public int VocabSize { get; init; } = 50257;
     [JsonPropertyName("n_positions")] public int ContextLength { get; init; } = 1024;
     [JsonPropertyName("n_layer")] public int Layers { get; init; } = 12;
@@ -23,14 +24,13 @@ public sealed record GptConfig
 
     public static readonly string[] PresetNames = ["tiny", "small", "gpt2"];
 
-    /// <summary>A preset by name, or a config.json path; the vocabulary follows the tokenizer unless the file fixes it.</summary>
-    public static GptConfig Resolve(string presetOrPath, int vocab) => presetOrPath switch
+    /// <summary>A preset by name with the tokenizer's vocabulary, or null for a name that is not a GPT preset.</summary>
+    public static GptConfig? Preset(string name, int vocab) => name switch
     {
         "tiny" => Tiny(vocab),
         "small" => Small(vocab),
         "gpt2" => Gpt2(vocab),
-        _ when File.Exists(presetOrPath) => Load(presetOrPath),
-        _ => throw new ArgumentException($"Unknown model '{presetOrPath}': use tiny, small, gpt2 or a config.json path."),
+        _ => null,
     };
 
     // Generous bounds (GPT-2 XL is 48 layers, 25 heads, width 1600, context 1024): they are there so a corrupt or
@@ -61,51 +61,44 @@ public sealed record GptConfig
 
     public string ToJson() => JsonSerializer.Serialize(this, JsonOptions);
 
-    /// <summary>
-    /// Reads a config.json (ours or Hugging Face's: fields other than ours are ignored). vocab_size, n_positions, n_layer,
-    /// n_head and n_embd are required integers; resid_pdrop and layer_norm_epsilon optional numbers. Every problem is one
-    /// line naming the file and the field.
-    /// </summary>
+    public IDecoderConfig WithDropout(float p) => this with { Dropout = p };
+
+    public DecoderModel CreateModel(IBackend backend, ulong seed) => new GptModel(this, backend, seed);
+
+    /// <summary>Reads a GPT-2 config.json (see <see cref="Read"/>); its model_type must be gpt2.</summary>
     public static GptConfig Load(string path)
     {
-        JsonDocument document;
-        try { document = JsonDocument.Parse(File.ReadAllBytes(path)); }
-        catch (JsonException e) { throw Bad(path, $"not valid JSON ({FirstSentence(e.Message)})."); }
-        using (document)
-        {
-            var root = document.RootElement;
-            if (root.ValueKind != JsonValueKind.Object) throw Bad(path, $"holds a JSON {root.ValueKind}, not an object.");
-            if (!JsonText.IsText(root)) throw Bad(path, JsonText.Problem);
-            int Integer(string name)
-            {
-                if (!root.TryGetProperty(name, out var value)) throw Bad(path, $"{name} is missing.");
-                return value.ValueKind == JsonValueKind.Number && value.TryGetInt32(out int n) ? n
-                    : throw Bad(path, $"{name} must be an integer, got {Shorten(value.GetRawText())}.");
-            }
-            float Real(string name, float fallback)
-            {
-                if (!root.TryGetProperty(name, out var value)) return fallback;
-                return value.ValueKind == JsonValueKind.Number && value.TryGetSingle(out float x) && float.IsFinite(x) ? x
-                    : throw Bad(path, $"{name} must be a number, got {Shorten(value.GetRawText())}.");
-            }
-            var config = new GptConfig
-            {
-                VocabSize = Integer("vocab_size"), ContextLength = Integer("n_positions"), Layers = Integer("n_layer"), Heads = Integer("n_head"),
-                Width = Integer("n_embd"), Dropout = Real("resid_pdrop", 0f), LayerNormEpsilon = Real("layer_norm_epsilon", 1e-5f),
-            };
-            if (config.Problem() is { } problem) throw Bad(path, problem);
-            return config;
-        }
+        var file = ConfigFile.Read(path);
+        if (file.Text("model_type") != "gpt2") throw file.Error($"model_type must be \"gpt2\" for a GPT-2 config, got {file.Raw("model_type")}.");
+        return Read(file);
     }
 
-    private static InvalidDataException Bad(string path, string problem) => new($"Model config {path}: {problem}");
-
-    private static string FirstSentence(string message) => message.Split(" LineNumber:")[0].TrimEnd('.', ' ');
-
-    /// <summary>A value as the file spells it, on one line and cut to a readable length.</summary>
-    private static string Shorten(string raw)
+    /// <summary>
+    /// A GPT-2 config.json, ours or Hugging Face's. vocab_size, n_positions, n_layer, n_head and n_embd are required
+    /// integers; resid_pdrop and layer_norm_epsilon optional numbers. Fields that would change the computation into one
+    /// this model does not run (another activation, unscaled or layer-scaled attention, an MLP other than 4x, untied
+    /// embeddings) are refused, never ignored; the rest (dropout of other sites, initialisation, token ids) do not change it.
+    /// </summary>
+    public static GptConfig Read(ConfigFile file)
     {
-        raw = raw.ReplaceLineEndings(" ");
-        return raw.Length <= 40 ? raw : raw[..40] + "...";
+        var config = new GptConfig
+        {
+            VocabSize = file.Integer("vocab_size"), ContextLength = file.Integer("n_positions"), Layers = file.Integer("n_layer"),
+            Heads = file.Integer("n_head"), Width = file.Integer("n_embd"), Dropout = file.Real("resid_pdrop", 0f),
+            LayerNormEpsilon = file.Real("layer_norm_epsilon", 1e-5f),
+        };
+        // gelu_new and gelu_pytorch_tanh are both the tanh approximation this model computes.
+        if (file.Text("activation_function") is { } activation && activation is not ("gelu_new" or "gelu_pytorch_tanh"))
+            throw file.Error($"activation_function \"{activation}\" is not supported: this GPT-2 computes gelu_new (the tanh approximation).");
+        if (!file.Boolean("scale_attn_weights", true))
+            throw file.Error("scale_attn_weights false is not supported: attention scores are always scaled by 1/sqrt(head size).");
+        if (file.Boolean("scale_attn_by_inverse_layer_idx", false))
+            throw file.Error("scale_attn_by_inverse_layer_idx true is not supported.");
+        if (!file.Boolean("tie_word_embeddings", true))
+            throw file.Error("tie_word_embeddings false is not supported: this GPT-2 ties its LM head to the token embedding.");
+        if (file.Has("n_inner") && file.Integer("n_inner") != 4 * config.Width)
+            throw file.Error($"n_inner {file.Integer("n_inner")} is not supported: the MLP is 4 x n_embd ({4 * config.Width}) wide.");
+        if (config.Problem() is { } problem) throw file.Error(problem);
+        return config;
     }
 }

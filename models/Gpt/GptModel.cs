@@ -9,15 +9,14 @@ namespace HardFocus.Models.Gpt;
 /// Hugging Face's GPT-2 where the layout allows (wte, wpe, h.N.ln_1, ..., ln_f); q, k and v are separate projections
 /// (Hugging Face fuses them into c_attn, which <see cref="GptCheckpoint"/> splits and joins).
 /// </summary>
-public sealed class GptModel : Module
+public sealed class GptModel : DecoderModel
 {
     private readonly Block[] _blocks;
 
-    public GptModel(GptConfig config, IBackend backend, ulong seed)
+    public GptModel(GptConfig config, IBackend backend, ulong seed) : base(backend)
     {
         config.Validate();
-        Config = config;
-        Backend = backend;
+        GptConfig = config;
         var rng = new Rng(seed);
         // GPT-2 initialisation: N(0, 0.02) everywhere, residual output projections scaled by 1/sqrt(2 * layers) so
         // the residual stream's variance does not grow with depth.
@@ -31,32 +30,33 @@ public sealed class GptModel : Module
         FinalNorm = RegisterModule("ln_f", new LayerNorm(config.Width, backend, config.LayerNormEpsilon));
     }
 
-    public GptConfig Config { get; }
-    public IBackend Backend { get; }
+    public GptConfig GptConfig { get; }
+    public override IDecoderConfig Config => GptConfig;
     public Embedding TokenEmbedding { get; }
     public Embedding PositionEmbedding { get; }
     public LayerNorm FinalNorm { get; }
 
-    /// <summary>Dropout is applied only while training and only when the config asks for it.</summary>
-    public bool Training { get; set; }
-
-    /// <summary>Seed for this forward pass's dropout masks; the trainer sets it per micro-batch so runs replay exactly.</summary>
-    public ulong DropoutSeed { get; set; }
-
-    /// <summary>ids [batch, seq] to logits [batch, seq, vocab].</summary>
-    public Tensor Forward(IndexTensor ids)
+    public override Tensor Forward(IndexTensor ids)
     {
         if (ids.Shape.Rank != 2) throw new ArgumentException($"GPT input must be [batch, seq] token ids, got {ids.Shape}.");
         int seq = ids.Shape[1];
-        if (seq > Config.ContextLength) throw new ArgumentException($"Sequence length {seq} exceeds the model's context of {Config.ContextLength}.");
+        if (seq > GptConfig.ContextLength) throw new ArgumentException($"Sequence length {seq} exceeds the model's context of {GptConfig.ContextLength}.");
         var positions = IndexTensor.FromArray(Enumerable.Range(0, seq).ToArray(), new Shape(seq), Backend);
         var x = TokenEmbedding.Forward(ids) + PositionEmbedding.Forward(positions);
-        var dropout = new DropoutSource(Training ? Config.Dropout : 0f, DropoutSeed);
+        var dropout = new DropoutSource(Training ? GptConfig.Dropout : 0f, DropoutSeed);
         x = dropout.Apply(x);
         foreach (var block in _blocks) x = block.Forward(x, dropout);
         x = FinalNorm.Forward(x);
         return Ops.Linear(x, TokenEmbedding.Weight);
     }
+
+    /// <summary>Our own names as they are, or Hugging Face's GPT-2 layout converted (see <see cref="HuggingFaceGpt2"/>).</summary>
+    public override Dictionary<string, (int[] Shape, float[] Data)> FromCheckpoint(IReadOnlyDictionary<string, (int[] Shape, float[] Data)> tensors) =>
+        HuggingFaceGpt2.IsHuggingFaceLayout(tensors.Keys)
+            ? HuggingFaceGpt2.ToModel(tensors, ParameterShapes())
+            : tensors.ToDictionary(kv => kv.Key, kv => kv.Value, StringComparer.Ordinal);
+
+    public override Dictionary<string, (int[] Shape, float[] Data)> ToHuggingFace() => HuggingFaceGpt2.FromModel(HostStateDict());
 
     private sealed class Block : Module
     {

@@ -1,12 +1,12 @@
 using HardFocus.Engine.Backends;
 using HardFocus.Engine;
-using HardFocus.Models.Gpt;
+using HardFocus.Models;
 using HardFocus.Training.Text;
 
 namespace HardFocus.Training.Cli;
 
 /// <summary>A trained model read back from a run folder, with the tokenizer and options it was trained with.</summary>
-public sealed record Checkpoint(GptModel Model, ITokenizer Tokenizer, TrainOptions? Options) : IDisposable
+public sealed record Checkpoint(DecoderModel Model, ITokenizer Tokenizer, TrainOptions? Options) : IDisposable
 {
     public static Checkpoint Load(string directory, IBackend backend)
     {
@@ -19,7 +19,7 @@ public sealed record Checkpoint(GptModel Model, ITokenizer Tokenizer, TrainOptio
         var config = folder.LoadConfig(state);
         // Without trainer.json the vocabulary decides: 256 is the byte tokenizer, anything else GPT-2's.
         var tokenizer = TokenizerFactory.Create(state?.Options.Tokenizer ?? (config.VocabSize == 256 ? "bytes" : "gpt2"));
-        var model = new GptModel(config, backend, seed: 0);
+        var model = config.CreateModel(backend, seed: 0);
         try { folder.LoadModel(model, state); }
         catch { model.Dispose(); throw; }
         return new Checkpoint(model, tokenizer, state?.Options);

@@ -28,36 +28,40 @@ public static class ExperimentCommand
         var corpus = new Option<string?>("--corpus") { Description = "Corpus A for continual: a .txt file, a folder of .txt files, .jsonl with a \"text\" field, or builtin:NAME. Default: builtin:moby-dick." };
         var ood = new Option<string[]>("--ood") { Description = "Out-of-domain corpora scored after continual training (same forms as --corpus; repeat the option). Default: builtin:sotu and builtin:fortunes.", AllowMultipleArgumentsPerToken = true };
         var output = new Option<string>("--out") { Description = "Experiment folder; run the same command again to continue a killed experiment.", Required = true };
+        var model = new Option<string>("--model") { Description = "Model family: gpt2 (the presets' GPT shapes) or llama (the same widths, depths and heads as LLaMA decoders).", DefaultValueFactory = _ => "gpt2" };
         var command = new Command("experiment", "Compare the reweighting methods across seeds: train every arm, evaluate, write results.md, results.csv, summary.json and plots.")
         {
-            preset, seeds, device, scale, corpus, ood, output,
+            preset, seeds, device, scale, corpus, ood, output, model,
         };
         command.SetAction(parse =>
         {
             using var ctrlC = new CtrlC("stopping after the current arm's step to save its checkpoint");
             return Run(parse.GetValue(preset)!, parse.GetValue(seeds), parse.GetValue(device)!, parse.GetValue(scale),
-                parse.GetValue(corpus), parse.GetValue(ood), parse.GetValue(output)!, new ConsoleExperimentProgress(), ctrlC.Token);
+                parse.GetValue(corpus), parse.GetValue(ood), parse.GetValue(output)!, new ConsoleExperimentProgress(), ctrlC.Token, parse.GetValue(model)!);
         });
         return command;
     }
 
     public static int Run(string presetName, int seeds, string device, double stepsScale, string? corpus, string[]? outOfDomain,
-        string output, IExperimentProgress progress, CancellationToken stop = default)
+        string output, IExperimentProgress progress, CancellationToken stop = default, string family = "gpt2")
     {
         Seeds.Check(seeds);
         StepsScale.Check(stepsScale);
         static string Absolute(string c) => c.StartsWith("builtin:", StringComparison.Ordinal) ? c : Path.GetFullPath(c);
         var preset = ExperimentPreset.Get(presetName).Scaled(stepsScale)
-            .WithCorpora(corpus is null ? null : Absolute(corpus), outOfDomain?.Select(Absolute).ToArray());
+            .WithCorpora(corpus is null ? null : Absolute(corpus), outOfDomain?.Select(Absolute).ToArray()).WithFamily(family);
         if (preset.Continual is { } c)
             foreach (string path in (string[])[c.Corpus, .. c.OutOfDomain])
                 TextCorpus.LoadDocuments(path); // a missing or empty corpus fails here, before anything is written
         string root = Path.GetFullPath(output);
-        ClaimFolder(root, new JsonObject
+        var identity = new JsonObject
         {
             ["preset"] = presetName, ["steps_scale"] = stepsScale,
             ["corpus"] = preset.Continual?.Corpus, ["ood"] = preset.Continual is { } cc ? new JsonArray([.. cc.OutOfDomain.Select(o => JsonValue.Create(o))]) : null,
-        });
+        };
+        // Recorded only when not GPT-2, so folders of experiments from before the choice existed still continue.
+        if (family != "gpt2") identity["model"] = family;
+        ClaimFolder(root, identity);
 
         using var held = RunLock.Acquire(root); // one experiment process per folder: two would train the same arms
 

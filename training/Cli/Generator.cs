@@ -1,6 +1,6 @@
 using HardFocus.Engine;
 using HardFocus.Engine.Autograd;
-using HardFocus.Models.Gpt;
+using HardFocus.Models;
 using HardFocus.Training.Text;
 
 namespace HardFocus.Training.Cli;
@@ -17,7 +17,7 @@ public static class Generator
     /// generated: a token that ends inside a multi-byte character is held back until the character is complete, so
     /// whenever the model's bytes are valid UTF-8 the pieces join to exactly the returned text.
     /// </summary>
-    public static string Generate(GptModel model, ITokenizer tokenizer, string prompt, int maxTokens, float temperature, int topK, ulong seed,
+    public static string Generate(DecoderModel model, ITokenizer tokenizer, string prompt, int maxTokens, float temperature, int topK, ulong seed,
         Action<string>? onText = null)
     {
         if (!(temperature >= 0) || !float.IsFinite(temperature)) throw new ArgumentException($"The temperature must be a finite number >= 0, got {temperature}.");
@@ -26,7 +26,10 @@ public static class Generator
         if (tokens.Count == 0) tokens.Add(tokenizer.EndOfText);
         int promptLength = tokens.Count, shown = promptLength;
         model.Training = false;
-        var logits = new float[model.Config.VocabSize];
+        int modelVocab = model.Config.VocabSize;
+        // A checkpoint's embedding may have rows past the tokenizer's last id (Qwen2.5 pads it; smollm-135m trained on bytes
+        // has 48,896 spare): only ids the tokenizer can decode are sampled.
+        var logits = new float[Math.Min(modelVocab, tokenizer.VocabSize)];
         using (GradMode.NoGrad())
         {
             for (int n = 0; n < maxTokens; n++)
@@ -34,7 +37,7 @@ public static class Generator
                 var window = tokens.Skip(Math.Max(0, tokens.Count - model.Config.ContextLength)).ToArray();
                 using var scope = TensorScope.Begin();
                 var all = model.Forward(IndexTensor.FromArray(window, new Shape(1, window.Length), model.Backend)).ToArray();
-                Array.Copy(all, (window.Length - 1) * logits.Length, logits, 0, logits.Length);
+                Array.Copy(all, (window.Length - 1) * modelVocab, logits, 0, logits.Length);
                 int next = Sample(logits, temperature, topK, rng);
                 if (next == tokenizer.EndOfText) break;
                 tokens.Add(next);

@@ -1,8 +1,9 @@
 using System.CommandLine;
 using System.Globalization;
-using HardFocus.Models.Gpt;
+using HardFocus.Models;
 using HardFocus.Training.Data;
 using HardFocus.Training.Distributed;
+using HardFocus.Training.Text;
 using Spectre.Console;
 
 namespace HardFocus.Training.Cli;
@@ -31,9 +32,13 @@ public static class TrainCommand
         var corpus = new Option<string?>("--corpus") { Description = "Text to train on: a .txt file, a folder of .txt files, or .jsonl with a \"text\" field. Default: the embedded Moby-Dick." };
         var instruct = new Option<string?>("--instruct") { Description = "Instruction data (.jsonl with instruction, optional input, output); the loss covers only the response." };
         var encodingErrors = Choice("--encoding-errors", "What reading --corpus or --instruct does with bytes that are not UTF-8: strict refuses the file, naming the byte; replace reads them as U+FFFD.", Defaults.EncodingErrors);
-        var model = Opt("--model", "Model preset (tiny, small, gpt2) or a config.json path.", Defaults.Model);
-        var init = new Option<string?>("--init") { Description = "Start from these weights: a run folder or a .safetensors file." };
-        var tokenizer = Opt("--tokenizer", "gpt2 (BPE, 50257 tokens) or bytes (UTF-8 bytes, 256 tokens).", Defaults.Tokenizer);
+        var model = Opt("--model", "Model preset (tiny, small, gpt2, llama-tiny, llama-small, smollm-135m) or a config.json path (model_type gpt2, llama, qwen2 or mistral).", Defaults.Model);
+        var init = new Option<string?>("--init") { Description = "Start from these weights: a run folder, a .safetensors file, or a Hugging Face checkpoint folder (model.safetensors or shards with model.safetensors.index.json)." };
+        var tokenizer = new Option<string?>("--tokenizer")
+        {
+            Description = "gpt2 (BPE, 50257 tokens), bytes (UTF-8 bytes, 256 tokens), or a checkpoint folder with vocab.json + merges.txt (byte-level BPE) " +
+                          $"or tokenizer.model (SentencePiece). Default: the --init folder's tokenizer when it has one, else {Defaults.Tokenizer}.",
+        };
         var template = Choice("--template", "Prompt format for --instruct: alpaca (the reference's wording) or compact (\"Q: ...\\nA: \", fits short contexts).", Defaults.Template);
         var reweight = Choice("--reweight", "Per-sample weighting: erm (uniform), midrank (keep one block of the loss ranking), irdro (softmax(loss / lambda)), " +
             "cvar (mean loss of the hardest alpha share), trimmed-irdro (irdro after dropping the top trim share), " +
@@ -85,7 +90,7 @@ public static class TrainCommand
             {
                 Corpus = parse.GetValue(corpus), Instruct = parse.GetValue(instruct), Template = Pick<PromptTemplate>(parse, template),
                 EncodingErrors = Pick<EncodingErrors>(parse, encodingErrors),
-                Model = parse.GetValue(model)!, Tokenizer = parse.GetValue(tokenizer)!, Reweight = Pick<ReweightMethod>(parse, reweight),
+                Model = parse.GetValue(model)!, Tokenizer = TokenizerFactory.Recorded(parse.GetValue(tokenizer) ?? DefaultTokenizer(parse.GetValue(init))), Reweight = Pick<ReweightMethod>(parse, reweight),
                 Lambda = parse.GetValue(lambda), Frac = parse.GetValue(frac), Portion = parse.GetValue(portion), Alpha = parse.GetValue(alpha),
                 Trim = parse.GetValue(trim), Patience = parse.GetValue(patience), PoolMode = Pick<PoolMode>(parse, poolMode),
                 Steps = parse.GetValue(steps) ?? Defaults.Steps, BatchSize = parse.GetValue(batch),
@@ -109,9 +114,13 @@ public static class TrainCommand
         return command;
     }
 
+    /// <summary>A checkpoint folder given to --init brings its own tokenizer: training it on another would be meaningless.</summary>
+    private static string DefaultTokenizer(string? init) =>
+        init != null && PretrainedTokenizer.IsTokenizerFolder(init) ? init : Defaults.Tokenizer;
+
     /// <summary>The model's context, capped at the default, so `--model tiny` works without also giving --seq-len.</summary>
     private static int DefaultSequenceLength(string model) =>
-        Math.Min(Defaults.SeqLen, GptConfig.Resolve(model, vocab: 1).ContextLength);
+        Math.Min(Defaults.SeqLen, DecoderConfigs.Resolve(model, vocab: 1).ContextLength);
 
     private sealed class SilentReporter : ITrainReporter
     {

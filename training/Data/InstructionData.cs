@@ -47,7 +47,7 @@ public static class InstructionData
         {
             var prompt = tokenizer.Encode(Prompt(line.RequiredString("instruction"), line.OptionalString("input"), template));
             var response = tokenizer.Encode(line.RequiredString("output"));
-            var sample = Example(prompt, response, tokenizer.EndOfText, seqLen, side);
+            var sample = Example(prompt, response, tokenizer.EndOfText, tokenizer.Padding, seqLen, side);
             if (sample == null) skipped++;
             else samples.Add(sample);
         }
@@ -62,7 +62,7 @@ public static class InstructionData
     }
 
     /// <summary>The padded sample, or null when truncation left no response token to learn.</summary>
-    private static Sample? Example(int[] prompt, int[] response, int endOfText, int seqLen, PaddingSide side)
+    private static Sample? Example(int[] prompt, int[] response, int endOfText, int padding, int seqLen, PaddingSide side)
     {
         int[] tokens = [.. prompt, .. response, endOfText];
         if (tokens.Length > seqLen + 1) tokens = tokens[..(seqLen + 1)];
@@ -72,8 +72,8 @@ public static class InstructionData
         var input = new int[seqLen];
         var target = new int[seqLen];
         var mask = new float[seqLen];
-        Array.Fill(input, endOfText);
-        Array.Fill(target, endOfText);
+        Array.Fill(input, padding);
+        Array.Fill(target, padding);
         for (int t = 0; t < real; t++)
         {
             input[offset + t] = tokens[t];

@@ -1,6 +1,6 @@
 using HardFocus.Engine;
 using HardFocus.Engine.Autograd;
-using HardFocus.Models.Gpt;
+using HardFocus.Models;
 using HardFocus.Training.Text;
 
 namespace HardFocus.Training.Eval;
@@ -35,7 +35,7 @@ public static class ChoiceLikelihoods
     /// first (so batches hold similar lengths and an out-of-memory shows up in the first batch), right-padded: under
     /// causal attention padding after a sequence cannot change its logits, and the mask leaves it out of the sum.
     /// </summary>
-    public static double[][] Compute(GptModel model, ITokenizer tokenizer, IReadOnlyList<ChoiceItem> items, int batchSize = 16)
+    public static double[][] Compute(DecoderModel model, ITokenizer tokenizer, IReadOnlyList<ChoiceItem> items, int batchSize = 16)
     {
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(batchSize);
         var scores = new double[items.Count][];
@@ -60,7 +60,7 @@ public static class ChoiceLikelihoods
             for (int start = 0; start < ordered.Length; start += batchSize)
             {
                 var batch = ordered.AsSpan(start, Math.Min(batchSize, ordered.Length - start));
-                var sums = ScoreBatch(model, tokenizer.EndOfText, batch);
+                var sums = ScoreBatch(model, tokenizer.Padding, batch);
                 for (int b = 0; b < batch.Length; b++) scores[batch[b].Item][batch[b].Choice] = sums[b];
             }
         }
@@ -70,7 +70,7 @@ public static class ChoiceLikelihoods
 
     private sealed record Request(int Item, int Choice, int[] Tokens, int ChoiceTokens);
 
-    private static double[] ScoreBatch(GptModel model, int padToken, ReadOnlySpan<Request> batch)
+    private static double[] ScoreBatch(DecoderModel model, int padToken, ReadOnlySpan<Request> batch)
     {
         int rows = batch.Length, time = 0;
         foreach (var r in batch) time = Math.Max(time, r.Tokens.Length - 1);

@@ -1,6 +1,6 @@
 using HardFocus.Engine;
 using HardFocus.Engine.Autograd;
-using HardFocus.Models.Gpt;
+using HardFocus.Models;
 using HardFocus.Training.Data;
 
 namespace HardFocus.Training.Eval;
@@ -14,7 +14,7 @@ namespace HardFocus.Training.Eval;
 public static class ExactMatch
 {
     /// <summary>For each sample, whether every masked-in target is the argmax of the logits at its position.</summary>
-    public static bool[] Score(GptModel model, IReadOnlyList<Sample> samples, int batchSize = 32)
+    public static bool[] Score(DecoderModel model, IReadOnlyList<Sample> samples, int batchSize = 32)
     {
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(batchSize);
         var correct = new bool[samples.Count];

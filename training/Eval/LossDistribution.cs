@@ -1,5 +1,5 @@
 using HardFocus.Engine.Autograd;
-using HardFocus.Models.Gpt;
+using HardFocus.Models;
 using HardFocus.Training.Data;
 
 namespace HardFocus.Training.Eval;
@@ -19,7 +19,7 @@ public static class LossDistribution
     /// The per-sample loss l_i (masked mean token cross-entropy, as training computes it) of each sample, in order;
     /// with a cap, of the <see cref="EvalSplits.Spread"/> selection. Runs without gradients, dropout off.
     /// </summary>
-    public static float[] PerSampleLosses(GptModel model, IReadOnlyList<Sample> samples, int batchSize, int maxSequences = int.MaxValue)
+    public static float[] PerSampleLosses(DecoderModel model, IReadOnlyList<Sample> samples, int batchSize, int maxSequences = int.MaxValue)
     {
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(batchSize);
         samples = EvalSplits.Spread(samples, maxSequences);

@@ -1,5 +1,5 @@
 using System.Text;
-using HardFocus.Models.Gpt;
+using HardFocus.Models;
 using HardFocus.Training.Text;
 
 namespace HardFocus.Training.Eval;
@@ -18,7 +18,7 @@ public sealed record MultipleChoiceResult(int Count, double Acc, double AccStder
 /// </summary>
 public static class MultipleChoice
 {
-    public static MultipleChoiceResult Score(GptModel model, ITokenizer tokenizer, IReadOnlyList<ChoiceItem> items, int batchSize = 16) =>
+    public static MultipleChoiceResult Score(DecoderModel model, ITokenizer tokenizer, IReadOnlyList<ChoiceItem> items, int batchSize = 16) =>
         Summarize(items, ChoiceLikelihoods.Compute(model, tokenizer, items, batchSize));
 
     /// <summary>acc and acc_norm from the [item][choice] log-likelihoods.</summary>

@@ -1,4 +1,4 @@
-using HardFocus.Models.Gpt;
+using HardFocus.Models;
 using HardFocus.Training.Data;
 using HardFocus.Training.Eval;
 using HardFocus.Training.Text;
@@ -8,7 +8,7 @@ namespace HardFocus.Training.Experiment;
 /// <summary>How one setting's arms are scored: metric name to value, every metric finite or NaN.</summary>
 public interface IArmEvaluation
 {
-    Dictionary<string, double> Evaluate(GptModel model);
+    Dictionary<string, double> Evaluate(DecoderModel model);
 }
 
 /// <summary>
@@ -50,7 +50,7 @@ public sealed class ContinualEvaluation : IArmEvaluation
     public static IReadOnlyList<string> MetricNames(ContinualSetup setup) =>
         ["a_ppl", .. setup.OutOfDomain.Select(c => $"ood_{ExperimentPreset.CorpusLabel(c)}_ppl"), "cloze_acc", "cloze_acc_norm"];
 
-    public Dictionary<string, double> Evaluate(GptModel model)
+    public Dictionary<string, double> Evaluate(DecoderModel model)
     {
         var metrics = new Dictionary<string, double> { ["a_ppl"] = Evaluator.Evaluate(model, _heldOut, _setup.BatchSize).Perplexity };
         foreach (var (name, windows) in _outOfDomain)
@@ -82,7 +82,7 @@ public sealed class InstructEvaluation : IArmEvaluation
 
     public static IReadOnlyList<string> MetricNames() => ["exact_match", .. InstructionTasks.Names.Select(t => $"em_{t}"), "test_loss"];
 
-    public Dictionary<string, double> Evaluate(GptModel model)
+    public Dictionary<string, double> Evaluate(DecoderModel model)
     {
         var correct = ExactMatch.Score(model, _test, _batchSize);
         var metrics = new Dictionary<string, double> { ["exact_match"] = correct.Average(c => c ? 1.0 : 0.0) };

@@ -81,7 +81,7 @@ public sealed record ExperimentPlan(ExperimentPreset Preset, int Seeds, string R
         return new ExperimentPlan(preset, seeds, root, arms);
     }
 
-    private static string WriteModel(string dataDir, string name, HardFocus.Models.Gpt.GptConfig config)
+    private static string WriteModel(string dataDir, string name, HardFocus.Models.IDecoderConfig config)
     {
         string path = Path.Combine(dataDir, name);
         if (!File.Exists(path)) RunFolder.WriteAtomically(path, config.ToJson());

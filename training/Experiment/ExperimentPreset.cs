@@ -1,4 +1,6 @@
+using HardFocus.Models;
 using HardFocus.Models.Gpt;
+using HardFocus.Models.Llama;
 
 namespace HardFocus.Training.Experiment;
 
@@ -7,7 +9,7 @@ namespace HardFocus.Training.Experiment;
 /// method continues from it on the unseen rest of A with the same steps, learning rate and data order.
 /// </summary>
 public sealed record ContinualSetup(
-    string Corpus, GptConfig Model, int SeqLen, int BatchSize,
+    string Corpus, IDecoderConfig Model, int SeqLen, int BatchSize,
     int BaseSteps, float BaseLearningRate, int Steps, float LearningRate, int EvalEvery,
     double BaseShare, double HeldOutShare, string[] OutOfDomain, int OutOfDomainWindows, int ClozeItems, int ClozeContextChars,
     int ClozeContinuationChars, Method[] Methods);
@@ -17,7 +19,7 @@ public sealed record ContinualSetup(
 /// method trains from the same initialisation per seed and is scored on a clean held-out set.
 /// </summary>
 public sealed record InstructSetup(
-    GptConfig Model, int SeqLen, int BatchSize, int Steps, float LearningRate, int WarmupSteps, int EvalEvery,
+    IDecoderConfig Model, int SeqLen, int BatchSize, int Steps, float LearningRate, int WarmupSteps, int EvalEvery,
     int TrainExamples, int TestExamples, double[] NoiseRates, Method[] Methods);
 
 public sealed record ExperimentPreset(string Name, string Description, ContinualSetup? Continual, InstructSetup? Instruct)
@@ -42,6 +44,26 @@ public sealed record ExperimentPreset(string Name, string Description, Continual
             OutOfDomain = outOfDomain is { Count: > 0 } ? [.. outOfDomain] : c.OutOfDomain,
         } : null,
     };
+
+    /// <summary>The model families an experiment can train: the presets are GPT shapes, and llama trains each as
+    /// <see cref="LlamaConfig.Like"/> makes it.</summary>
+    public static readonly string[] Families = ["gpt2", "llama"];
+
+    /// <summary>The same settings with every model of the given family.</summary>
+    public ExperimentPreset WithFamily(string family)
+    {
+        Func<IDecoderConfig, IDecoderConfig> convert = family switch
+        {
+            "gpt2" => m => m,
+            "llama" => m => m is GptConfig gpt ? LlamaConfig.Like(gpt) : m,
+            _ => throw new Cli.UserError($"Unknown --model '{family}': use {string.Join(" or ", Families)}."),
+        };
+        return this with
+        {
+            Continual = Continual is { } c ? c with { Model = convert(c.Model) } : null,
+            Instruct = Instruct is { } i ? i with { Model = convert(i.Model) } : null,
+        };
+    }
 
     /// <summary>A corpus's short name in metric names: the builtin name, or the file or folder name without extension.</summary>
     public static string CorpusLabel(string corpus)

@@ -3,7 +3,7 @@ using System.Text;
 using System.Text.Json;
 using HardFocus.Engine;
 using HardFocus.Engine.IO;
-using HardFocus.Models.Gpt;
+using HardFocus.Models;
 using HardFocus.Training.Optim;
 
 namespace HardFocus.Training;
@@ -18,7 +18,7 @@ internal sealed class CheckpointFiles(RunFolder folder, IRunFolderIO io)
 {
     public const string PreviousSuffix = ".prev";
 
-    public void Save(GptModel model, IOptimizer optimizer, TrainerState state)
+    public void Save(DecoderModel model, IOptimizer optimizer, TrainerState state)
     {
         // Everything comes to the host and is checked before the first file is touched: a diverged run saves nothing.
         var weights = HostCopies(model.StateDict());

@@ -1,6 +1,6 @@
 using HardFocus.Engine;
 using HardFocus.Engine.Autograd;
-using HardFocus.Models.Gpt;
+using HardFocus.Models;
 using HardFocus.Training.Data;
 
 namespace HardFocus.Training;
@@ -11,7 +11,7 @@ public static class Evaluator
 {
     /// <summary>Token-weighted mean cross-entropy over the samples' unmasked targets (at most
     /// <paramref name="maxBatches"/> batches, in order), and its perplexity.</summary>
-    public static Evaluation Evaluate(GptModel model, IReadOnlyList<Sample> samples, int batchSize, int maxBatches = int.MaxValue)
+    public static Evaluation Evaluate(DecoderModel model, IReadOnlyList<Sample> samples, int batchSize, int maxBatches = int.MaxValue)
     {
         bool wasTraining = model.Training;
         model.Training = false;

@@ -2,7 +2,7 @@ using System.Text.Json;
 using System.Text.Json.Serialization;
 using HardFocus.Engine;
 using HardFocus.Engine.IO;
-using HardFocus.Models.Gpt;
+using HardFocus.Models;
 using HardFocus.Training.Data;
 using HardFocus.Training.Optim;
 
@@ -52,7 +52,7 @@ public sealed class RunFolder
     public bool HasCheckpoint => System.IO.File.Exists(File(TrainerFile));
 
     /// <summary>Writes a checkpoint of this step; refuses, touching no file, when a weight or optimizer value is not finite.</summary>
-    public void SaveCheckpoint(GptModel model, IOptimizer optimizer, TrainerState state) => _checkpoint.Save(model, optimizer, state);
+    public void SaveCheckpoint(DecoderModel model, IOptimizer optimizer, TrainerState state) => _checkpoint.Save(model, optimizer, state);
 
     /// <summary>trainer.json, every field checked: one line naming the file and the field when one is missing, of the
     /// wrong type or out of range.</summary>
@@ -63,21 +63,18 @@ public sealed class RunFolder
     }
 
     /// <summary>Reads config.json; with <paramref name="state"/> (the folder's trainer.json) it must be the file that state committed.</summary>
-    public GptConfig LoadConfig(TrainerState? state = null) => GptConfig.Load(_checkpoint.Locate(ConfigFile, state));
+    public IDecoderConfig LoadConfig(TrainerState? state = null) => DecoderConfigs.Load(_checkpoint.Locate(ConfigFile, state));
 
     /// <summary>Loads weights into <paramref name="model"/>; with <paramref name="state"/> (the folder's trainer.json) they
     /// come from the file that state committed, checked against its SHA-256.</summary>
-    public void LoadModel(GptModel model, TrainerState? state = null) => LoadInto(Safetensors.Read(_checkpoint.Locate(ModelFile, state)), model);
+    public void LoadModel(DecoderModel model, TrainerState? state = null) => LoadInto(Safetensors.Read(_checkpoint.Locate(ModelFile, state)), model);
 
-    public static void LoadWeights(string safetensorsPath, GptModel model) => LoadInto(Safetensors.Read(safetensorsPath), model);
+    /// <summary>Loads weights from a .safetensors file, or from a folder: a run folder or a Hugging Face checkpoint, single
+    /// or sharded (see <see cref="HuggingFaceCheckpoint.ReadWeights"/>).</summary>
+    public static void LoadWeights(string fileOrFolder, DecoderModel model) => model.LoadCheckpoint(HuggingFaceCheckpoint.ReadWeights(fileOrFolder));
 
-    private static void LoadInto(SafetensorsFile file, GptModel model)
-    {
-        var tensors = file.Entries.ToDictionary(e => e.Name, e => (e.Shape, e.Data));
-        if (HuggingFaceGpt2.IsHuggingFaceLayout(tensors.Keys))
-            tensors = HuggingFaceGpt2.ToModel(tensors, model.StateDict().ToDictionary(kv => kv.Key, kv => kv.Value.Shape.ToArray()));
-        model.LoadStateDict(tensors);
-    }
+    private static void LoadInto(SafetensorsFile file, DecoderModel model) =>
+        model.LoadCheckpoint(file.Entries.ToDictionary(e => e.Name, e => (e.Shape, e.Data), StringComparer.Ordinal));
 
     /// <summary>Loads the optimizer state that <paramref name="state"/> committed, checked against its SHA-256.</summary>
     public void LoadOptimizer(IOptimizer optimizer, TrainerState state)

@@ -1,3 +1,4 @@
+using HardFocus.Models;
 using HardFocus.Engine.Backends;
 using System.Globalization;
 using HardFocus.Training.Cli;
@@ -78,9 +79,9 @@ public sealed class TrainRun(IBackend backend, string? output, string? resume, s
         }
         else if (init != null)
         {
-            string weights = Directory.Exists(init) ? Path.Combine(init, RunFolder.ModelFile) : init;
-            if (!File.Exists(weights)) throw new UserError($"--init: no weights at {weights}.");
-            RunFolder.LoadWeights(weights, session.Model);
+            if (!File.Exists(init) && !HuggingFaceCheckpoint.HasWeights(init))
+                throw new UserError($"--init: no weights at {init} (a .safetensors file, or a folder with {RunFolder.ModelFile} or {HuggingFaceCheckpoint.IndexFile}).");
+            RunFolder.LoadWeights(init, session.Model);
         }
 
         if (_world.Size > 1) RankAgreement.Check(_world, session);

@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using HardFocus.Engine;
 using HardFocus.Engine.Autograd;
-using HardFocus.Models.Gpt;
+using HardFocus.Models;
 using HardFocus.Training.Data;
 using HardFocus.Training.Distributed;
 using HardFocus.Training.Optim;
@@ -34,7 +34,7 @@ public sealed record StepResult(int Step, float Objective, float MeanLoss, float
 /// </summary>
 public sealed class Trainer
 {
-    private readonly GptModel _model;
+    private readonly DecoderModel _model;
     private readonly IOptimizer _optimizer;
     private readonly IReweighter _reweighter;
     private readonly BatchLoader _loader;
@@ -44,7 +44,7 @@ public sealed class Trainer
     private readonly GradientSync? _gradientSync;
 
     /// <param name="loader">Serves global micro-batches: options.BatchSize times the number of ranks.</param>
-    public Trainer(GptModel model, IOptimizer optimizer, IReweighter reweighter, BatchLoader loader, TrainOptions options,
+    public Trainer(DecoderModel model, IOptimizer optimizer, IReweighter reweighter, BatchLoader loader, TrainOptions options,
         ICommunicator? world = null)
     {
         _world = world ?? SingleProcess.Instance;

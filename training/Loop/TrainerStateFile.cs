@@ -36,7 +36,7 @@ internal static class TrainerStateFile
             : state.Loader.Epoch < 0 ? $"Loader.Epoch must not be negative, got {state.Loader.Epoch}."
             : state.Loader.Position < 0 ? $"Loader.Position must not be negative, got {state.Loader.Position}."
             : state.Ranks is < 1 ? $"Ranks must be at least 1, got {state.Ranks}."
-            : !TokenizerFactory.Names.Contains(state.Options.Tokenizer) ? $"Options.Tokenizer must be one of {string.Join(", ", TokenizerFactory.Names)}, got '{state.Options.Tokenizer}'."
+            : !TokenizerFactory.IsKnown(state.Options.Tokenizer) ? $"Options.Tokenizer must be one of {string.Join(", ", TokenizerFactory.Names)} or a tokenizer folder, got '{state.Options.Tokenizer}'."
             : null;
         if (problem != null) throw new InvalidDataException($"{path}: {problem}");
         return state;

@@ -1,6 +1,6 @@
 using HardFocus.Engine.Backends;
 using HardFocus.Engine;
-using HardFocus.Models.Gpt;
+using HardFocus.Models;
 using HardFocus.Training.Data;
 using HardFocus.Training.Distributed;
 using HardFocus.Training.Optim;
@@ -14,7 +14,7 @@ namespace HardFocus.Training;
 /// its own.</summary>
 public sealed class TrainingSession : IDisposable
 {
-    public TrainingSession(TrainOptions options, IBackend backend, GptConfig? config = null, ICommunicator? world = null)
+    public TrainingSession(TrainOptions options, IBackend backend, IDecoderConfig? config = null, ICommunicator? world = null)
     {
         options.Validate();
         Options = options;
@@ -27,13 +27,14 @@ public sealed class TrainingSession : IDisposable
                 ? $"The training split has {Train.Count} sequences, fewer than --batch-size {options.BatchSize}."
                 : $"The training split has {Train.Count} sequences, fewer than the global batch of {globalBatch} (--batch-size {options.BatchSize} on each of {World.Size} ranks).");
 
-        config ??= GptConfig.Resolve(options.Model, Tokenizer.VocabSize) with { Dropout = options.Dropout };
-        if (config.VocabSize != Tokenizer.VocabSize)
-            throw new ArgumentException($"The model's vocabulary ({config.VocabSize}) does not match the {Tokenizer.Name} tokenizer ({Tokenizer.VocabSize}).");
+        config ??= DecoderConfigs.Resolve(options.Model, Tokenizer.VocabSize).WithDropout(options.Dropout);
+        // A checkpoint's embedding may have spare rows (Qwen2's is padded past its tokenizer); it may not have too few.
+        if (config.VocabSize < Tokenizer.VocabSize)
+            throw new ArgumentException($"The model's vocabulary ({config.VocabSize}) is smaller than the {Tokenizer.Name} tokenizer's ({Tokenizer.VocabSize}).");
         if (options.SeqLen > config.ContextLength)
             throw new ArgumentException($"--seq-len {options.SeqLen} exceeds the model's context length {config.ContextLength}.");
 
-        Model = new GptModel(config, backend, options.Seed);
+        Model = config.CreateModel(backend, options.Seed);
         var named = Model.NamedParameters().ToList();
         Optimizer = options.Optimizer switch
         {
@@ -51,7 +52,7 @@ public sealed class TrainingSession : IDisposable
     public ITokenizer Tokenizer { get; }
     public IReadOnlyList<Sample> Train { get; }
     public IReadOnlyList<Sample> Validation { get; }
-    public GptModel Model { get; }
+    public DecoderModel Model { get; }
     public IOptimizer Optimizer { get; }
     public IReweighter Reweighter { get; }
     public BatchLoader Loader { get; }

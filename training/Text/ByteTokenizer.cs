@@ -11,6 +11,7 @@ public sealed class ByteTokenizer : ITokenizer
     public string Name => "bytes";
     public int VocabSize => 256;
     public int EndOfText => 0;
+    public int Padding => EndOfText;
 
     public int[] Encode(string text)
     {

@@ -11,6 +11,7 @@ public sealed class Gpt2Tokenizer : ITokenizer
     public string Name => "gpt2";
     public int VocabSize => 50257;
     public int EndOfText => 50256;
+    public int Padding => EndOfText;
 
     public int[] Encode(string text) => Shared.Value.EncodeToIds(text).ToArray();
 

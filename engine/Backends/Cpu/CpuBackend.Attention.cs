@@ -30,7 +30,7 @@ public sealed unsafe partial class CpuBackend
     }
 
     public void CausalAttention(DeviceBuffer<float> q, DeviceBuffer<float> k, DeviceBuffer<float> v, DeviceBuffer<float> output,
-        DeviceBuffer<float> logSumExp, int heads, int seq, int headDim, float scale)
+        DeviceBuffer<float> logSumExp, int heads, int queriesPerKvHead, int seq, int headDim, float scale)
     {
         float* pq = P(q), pk = P(k), pv = P(v), po = P(output), plse = P(logSumExp);
         int d = headDim;
@@ -44,8 +44,8 @@ public sealed unsafe partial class CpuBackend
                 float* inv = scores + qBlock * seq;
                 for (int h = s; h < e; h++)
                 {
-                    long head = (long)h * seq * d;
-                    float* qh = pq + head, kh = pk + head, vh = pv + head, oh = po + head, lse = plse + (long)h * seq;
+                    long head = (long)h * seq * d, kvHead = (long)(h / queriesPerKvHead) * seq * d;
+                    float* qh = pq + head, kh = pk + kvHead, vh = pv + kvHead, oh = po + head, lse = plse + (long)h * seq;
                     for (int i0 = 0; i0 < seq; i0 += qBlock)
                     {
                         int rows = Math.Min(qBlock, seq - i0), i1 = i0 + rows;
@@ -79,63 +79,69 @@ public sealed unsafe partial class CpuBackend
 
     public void CausalAttentionBackward(DeviceBuffer<float> q, DeviceBuffer<float> k, DeviceBuffer<float> v, DeviceBuffer<float> output,
         DeviceBuffer<float> logSumExp, DeviceBuffer<float> dOutput, DeviceBuffer<float> dq, DeviceBuffer<float> dk,
-        DeviceBuffer<float> dv, int heads, int seq, int headDim, float scale)
+        DeviceBuffer<float> dv, int heads, int queriesPerKvHead, int seq, int headDim, float scale)
     {
         float* pq = P(q), pk = P(k), pv = P(v), po = P(output), plse = P(logSumExp), pdo = P(dOutput);
         float* pdq = P(dq), pdk = P(dk), pdv = P(dv);
         int d = headDim;
         var (qBlock, kBlock) = AttentionBlocks(headDim);
-        CpuParallel.For(heads, 1, (s, e) =>
+        // Key/value heads are the unit of parallel work: the query heads that share one add into its dK and dV, so one
+        // worker owns all of them and no two workers write the same rows.
+        CpuParallel.For(heads / queriesPerKvHead, 1, (s, e) =>
         {
             // A block of probabilities P, one of dP turned into dS in place, and the head's D_i.
             float[] scratch = ArrayPool<float>.Shared.Rent(2 * qBlock * kBlock + seq);
             fixed (float* probs = scratch)
             {
                 float* ds = probs + qBlock * kBlock, rowDot = ds + qBlock * kBlock;
-                for (int h = s; h < e; h++)
+                for (int kvh = s; kvh < e; kvh++)
                 {
-                    long head = (long)h * seq * d;
-                    float* qh = pq + head, kh = pk + head, vh = pv + head, oh = po + head, doh = pdo + head;
-                    float* dqh = pdq + head, dkh = pdk + head, dvh = pdv + head, lse = plse + (long)h * seq;
+                    long kvHead = (long)kvh * seq * d;
+                    float* kh = pk + kvHead, vh = pv + kvHead, dkh = pdk + kvHead, dvh = pdv + kvHead;
                     // Every block pair adds into dQ, dK and dV, so they start from zero (not from what they held).
-                    new Span<float>(dqh, seq * d).Clear();
                     new Span<float>(dkh, seq * d).Clear();
                     new Span<float>(dvh, seq * d).Clear();
-                    // D_i = <dO_i, O_i> equals sum_j p_ij <dO_i, v_j>, the softmax Jacobian's subtracted term.
-                    for (int i = 0; i < seq; i++)
-                        rowDot[i] = TensorPrimitives.Dot(new ReadOnlySpan<float>(doh + (long)i * d, d), new ReadOnlySpan<float>(oh + (long)i * d, d));
-                    // Key block outer, so its dK and dV rows stay in cache while every query block at or below the
-                    // diagonal adds to them.
-                    for (int j0 = 0; j0 < seq; j0 += kBlock)
+                    for (int h = kvh * queriesPerKvHead; h < (kvh + 1) * queriesPerKvHead; h++)
                     {
-                        float* kb = kh + (long)j0 * d, vb = vh + (long)j0 * d, dkb = dkh + (long)j0 * d, dvb = dvh + (long)j0 * d;
-                        for (int i0 = j0; i0 < seq; i0 += qBlock)
+                        long head = (long)h * seq * d;
+                        float* qh = pq + head, oh = po + head, doh = pdo + head, dqh = pdq + head, lse = plse + (long)h * seq;
+                        new Span<float>(dqh, seq * d).Clear();
+                        // D_i = <dO_i, O_i> equals sum_j p_ij <dO_i, v_j>, the softmax Jacobian's subtracted term.
+                        for (int i = 0; i < seq; i++)
+                            rowDot[i] = TensorPrimitives.Dot(new ReadOnlySpan<float>(doh + (long)i * d, d), new ReadOnlySpan<float>(oh + (long)i * d, d));
+                        // Key block outer, so its dK and dV rows stay in cache while every query block at or below the
+                        // diagonal adds to them.
+                        for (int j0 = 0; j0 < seq; j0 += kBlock)
                         {
-                            // Keys past the query block's last row are masked for all of its rows.
-                            int rows = Math.Min(qBlock, seq - i0), cols = Math.Min(Math.Min(kBlock, seq - j0), i0 + rows - j0);
-                            float* qb = qh + (long)i0 * d, dob = doh + (long)i0 * d, dqb = dqh + (long)i0 * d;
-                            // P = exp(scale Q Kᵀ - lse), recomputed from the saved logsumexp; masked entries are 0.
-                            CpuGemm.Gemm(false, true, rows, cols, d, scale, qb, d, kb, d, 0f, probs, kBlock);
-                            for (int r = 0; r < rows; r++)
+                            float* kb = kh + (long)j0 * d, vb = vh + (long)j0 * d, dkb = dkh + (long)j0 * d, dvb = dvh + (long)j0 * d;
+                            for (int i0 = j0; i0 < seq; i0 += qBlock)
                             {
-                                int visible = Math.Min(cols, i0 + r + 1 - j0);
-                                var row = new Span<float>(probs + r * kBlock, cols);
-                                CpuExp.ExpShifted(row[..visible], lse[i0 + r], 1f, row);
-                                row[visible..].Clear();
+                                // Keys past the query block's last row are masked for all of its rows.
+                                int rows = Math.Min(qBlock, seq - i0), cols = Math.Min(Math.Min(kBlock, seq - j0), i0 + rows - j0);
+                                float* qb = qh + (long)i0 * d, dob = doh + (long)i0 * d, dqb = dqh + (long)i0 * d;
+                                // P = exp(scale Q Kᵀ - lse), recomputed from the saved logsumexp; masked entries are 0.
+                                CpuGemm.Gemm(false, true, rows, cols, d, scale, qb, d, kb, d, 0f, probs, kBlock);
+                                for (int r = 0; r < rows; r++)
+                                {
+                                    int visible = Math.Min(cols, i0 + r + 1 - j0);
+                                    var row = new Span<float>(probs + r * kBlock, cols);
+                                    CpuExp.ExpShifted(row[..visible], lse[i0 + r], 1f, row);
+                                    row[visible..].Clear();
+                                }
+                                // dV += Pᵀ dO
+                                CpuGemm.Gemm(true, false, cols, d, rows, 1f, probs, kBlock, dob, d, 1f, dvb, d);
+                                // dS = P ∘ (dO Vᵀ - D)
+                                CpuGemm.Gemm(false, true, rows, cols, d, 1f, dob, d, vb, d, 0f, ds, kBlock);
+                                for (int r = 0; r < rows; r++)
+                                {
+                                    var dsRow = new Span<float>(ds + r * kBlock, cols);
+                                    TensorPrimitives.Subtract(dsRow, rowDot[i0 + r], dsRow);
+                                    TensorPrimitives.Multiply(dsRow, new ReadOnlySpan<float>(probs + r * kBlock, cols), dsRow);
+                                }
+                                // dQ += scale dS K, dK += scale dSᵀ Q
+                                CpuGemm.Gemm(false, false, rows, d, cols, scale, ds, kBlock, kb, d, 1f, dqb, d);
+                                CpuGemm.Gemm(true, false, cols, d, rows, scale, ds, kBlock, qb, d, 1f, dkb, d);
                             }
-                            // dV += Pᵀ dO
-                            CpuGemm.Gemm(true, false, cols, d, rows, 1f, probs, kBlock, dob, d, 1f, dvb, d);
-                            // dS = P ∘ (dO Vᵀ - D)
-                            CpuGemm.Gemm(false, true, rows, cols, d, 1f, dob, d, vb, d, 0f, ds, kBlock);
-                            for (int r = 0; r < rows; r++)
-                            {
-                                var dsRow = new Span<float>(ds + r * kBlock, cols);
-                                TensorPrimitives.Subtract(dsRow, rowDot[i0 + r], dsRow);
-                                TensorPrimitives.Multiply(dsRow, new ReadOnlySpan<float>(probs + r * kBlock, cols), dsRow);
-                            }
-                            // dQ += scale dS K, dK += scale dSᵀ Q
-                            CpuGemm.Gemm(false, false, rows, d, cols, scale, ds, kBlock, kb, d, 1f, dqb, d);
-                            CpuGemm.Gemm(true, false, cols, d, rows, scale, ds, kBlock, qb, d, 1f, dkb, d);
                         }
                     }
                 }

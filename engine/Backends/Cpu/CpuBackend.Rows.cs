@@ -116,6 +116,63 @@ public sealed unsafe partial class CpuBackend
         ArrayPool<float>.Shared.Return(partials);
     }
 
+    public void RmsNorm(DeviceBuffer<float> x, DeviceBuffer<float> gamma, DeviceBuffer<float> y, DeviceBuffer<float> rstd,
+        int rows, int cols, float epsilon)
+    {
+        float* px = P(x), pg = P(gamma), py = P(y), pr = P(rstd);
+        CpuParallel.For(rows, RowGrain(cols), (s, e) =>
+        {
+            var g = new ReadOnlySpan<float>(pg, cols);
+            for (int r = s; r < e; r++)
+            {
+                var row = new ReadOnlySpan<float>(px + (long)r * cols, cols);
+                var dst = new Span<float>(py + (long)r * cols, cols);
+                float inv = 1f / MathF.Sqrt(TensorPrimitives.SumOfSquares(row) / cols + epsilon);
+                // (x * rstd) * gamma, in Hugging Face's order, so a checkpoint's logits match to the last bit it can.
+                TensorPrimitives.Multiply(row, inv, dst);
+                TensorPrimitives.Multiply(dst, g, dst);
+                pr[r] = inv;
+            }
+        });
+    }
+
+    public void RmsNormBackward(DeviceBuffer<float> x, DeviceBuffer<float> gamma, DeviceBuffer<float> rstd, DeviceBuffer<float> dy,
+        DeviceBuffer<float> dx, DeviceBuffer<float> dGammaAccumulate, int rows, int cols)
+    {
+        float* px = P(x), pg = P(gamma), pr = P(rstd), pdy = P(dy), pdx = P(dx), pdg = P(dGammaAccumulate);
+        int grain = RowGrain(cols);
+        int chunks = CpuParallel.ChunkCount(rows, grain);
+        // Per-chunk dgamma merged in chunk order, as in LayerNormBackward: bitwise reproducible.
+        float[] partials = ArrayPool<float>.Shared.Rent(cols * chunks);
+        CpuParallel.For(rows, grain, (chunk, s, e) =>
+        {
+            float[] scratch = ArrayPool<float>.Shared.Rent(2 * cols);
+            var xhat = scratch.AsSpan(0, cols);
+            var dxhat = scratch.AsSpan(cols, cols);
+            var dg = partials.AsSpan(cols * chunk, cols);
+            dg.Clear();
+            var g = new ReadOnlySpan<float>(pg, cols);
+            for (int r = s; r < e; r++)
+            {
+                long o = (long)r * cols;
+                var dyr = new ReadOnlySpan<float>(pdy + o, cols);
+                var dxr = new Span<float>(pdx + o, cols);
+                float inv = pr[r];
+                TensorPrimitives.Multiply(new ReadOnlySpan<float>(px + o, cols), inv, xhat);
+                TensorPrimitives.FusedMultiplyAdd(dyr, xhat, dg, dg);
+                TensorPrimitives.Multiply(dyr, g, dxhat);
+                // dx = rstd * (dxhat - xhat * mean(dxhat * xhat)): no mean term, RMSNorm does not centre.
+                float meanDX = TensorPrimitives.Dot(dxhat, xhat) / cols;
+                TensorPrimitives.MultiplyAdd(xhat, -meanDX, dxhat, dxr);
+                TensorPrimitives.Multiply(dxr, inv, dxr);
+            }
+            ArrayPool<float>.Shared.Return(scratch);
+        });
+        var dgOut = new Span<float>(pdg, cols);
+        for (int c = 0; c < chunks; c++) TensorPrimitives.Add(dgOut, partials.AsSpan(cols * c, cols), dgOut);
+        ArrayPool<float>.Shared.Return(partials);
+    }
+
     public void CrossEntropy(DeviceBuffer<float> logits, DeviceBuffer<int> targets, DeviceBuffer<float>? mask,
         DeviceBuffer<float> losses, DeviceBuffer<float> logSumExp, int rows, int vocab)
     {

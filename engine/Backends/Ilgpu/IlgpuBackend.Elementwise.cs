@@ -28,6 +28,10 @@ public sealed partial class IlgpuBackend
         field ??= _accelerator.LoadStreamKernel<Floats, Floats, int>(GeluKernel);
     private Action<KernelConfig, Floats, Floats, Floats, int> GeluBackwardK =>
         field ??= _accelerator.LoadStreamKernel<Floats, Floats, Floats, int>(GeluBackwardKernel);
+    private Action<KernelConfig, Floats, Floats, Floats, int> SwiGluK =>
+        field ??= _accelerator.LoadStreamKernel<Floats, Floats, Floats, int>(SwiGluKernel);
+    private Action<KernelConfig, Floats, Floats, Floats, Floats, Floats, int> SwiGluBackwardK =>
+        field ??= _accelerator.LoadStreamKernel<Floats, Floats, Floats, Floats, Floats, int>(SwiGluBackwardKernel);
     private Action<KernelConfig, Floats, Floats, Floats, int, float, ulong> DropoutK =>
         field ??= _accelerator.LoadStreamKernel<Floats, Floats, Floats, int, float, ulong>(DropoutKernel);
 
@@ -81,6 +85,17 @@ public sealed partial class IlgpuBackend
     public void Dropout(DeviceBuffer<float> x, DeviceBuffer<float> y, DeviceBuffer<float> keep, int count, float p, ulong seed)
     {
         if (count > 0) DropoutK(Stride(count), V(x), V(y), V(keep), count, p, seed);
+    }
+
+    public void SwiGlu(DeviceBuffer<float> gate, DeviceBuffer<float> up, DeviceBuffer<float> y, int count)
+    {
+        if (count > 0) SwiGluK(Stride(count), V(gate), V(up), V(y), count);
+    }
+
+    public void SwiGluBackward(DeviceBuffer<float> gate, DeviceBuffer<float> up, DeviceBuffer<float> dy, DeviceBuffer<float> dGate,
+        DeviceBuffer<float> dUp, int count)
+    {
+        if (count > 0) SwiGluBackwardK(Stride(count), V(gate), V(up), V(dy), V(dGate), V(dUp), count);
     }
 
     private static void FillKernel(Floats y, float value, int count)
@@ -160,6 +175,26 @@ public sealed partial class IlgpuBackend
             float k = DropoutHash.Uniform(seed, i) >= p ? scale : 0f;
             keep[i] = k;
             y[i] = x[i] * k;
+        }
+    }
+
+    private static void SwiGluKernel(Floats gate, Floats up, Floats y, int count)
+    {
+        for (int i = Grid.GlobalIndex.X; i < count; i += Grid.DimX * Group.DimX)
+        {
+            float g = gate[i];
+            y[i] = g / (1f + XMath.Exp(-g)) * up[i];
+        }
+    }
+
+    private static void SwiGluBackwardKernel(Floats gate, Floats up, Floats dy, Floats dGate, Floats dUp, int count)
+    {
+        for (int i = Grid.GlobalIndex.X; i < count; i += Grid.DimX * Group.DimX)
+        {
+            float g = gate[i], s = 1f / (1f + XMath.Exp(-g)), d = dy[i];
+            // silu'(g) = s + g s (1 - s)
+            dUp[i] = d * g * s;
+            dGate[i] = d * up[i] * (s + g * s * (1f - s));
         }
     }
 }

@@ -19,6 +19,12 @@ public sealed partial class IlgpuBackend
         field ??= _accelerator.LoadStreamKernel<Floats, Floats, Floats, Floats, Floats, Floats, int>(LayerNormBackwardKernel);
     private Action<KernelConfig, Floats, Floats, Floats, Floats, Floats, Floats, int, int, int> LayerNormParamGradK =>
         field ??= _accelerator.LoadStreamKernel<Floats, Floats, Floats, Floats, Floats, Floats, int, int, int>(LayerNormParamGradKernel);
+    private Action<KernelConfig, Floats, Floats, Floats, Floats, int, float> RmsNormK =>
+        field ??= _accelerator.LoadStreamKernel<Floats, Floats, Floats, Floats, int, float>(RmsNormKernel);
+    private Action<KernelConfig, Floats, Floats, Floats, Floats, Floats, int> RmsNormBackwardK =>
+        field ??= _accelerator.LoadStreamKernel<Floats, Floats, Floats, Floats, Floats, int>(RmsNormBackwardKernel);
+    private Action<KernelConfig, Floats, Floats, Floats, Floats, int, int, int> RmsNormGammaGradK =>
+        field ??= _accelerator.LoadStreamKernel<Floats, Floats, Floats, Floats, int, int, int>(RmsNormGammaGradKernel);
     private Action<KernelConfig, Floats, Ints, Floats, int, Floats, Floats, int> CrossEntropyK =>
         field ??= _accelerator.LoadStreamKernel<Floats, Ints, Floats, int, Floats, Floats, int>(CrossEntropyKernel);
     private Action<KernelConfig, Floats, Ints, Floats, int, Floats, Floats, Floats, int, int> CrossEntropyBackwardK =>
@@ -54,6 +60,21 @@ public sealed partial class IlgpuBackend
         LayerNormBackwardK(Rows(rows), V(x), V(gamma), V(mean), V(rstd), V(dy), V(dx), cols);
         // dgamma/dbeta are column sums over all rows: a separate column-reduction launch needs no atomics.
         LayerNormParamGradK(Columns(cols), V(x), V(mean), V(rstd), V(dy), V(dGammaAccumulate), V(dBetaAccumulate), rows, cols, ColumnLanes);
+    }
+
+    public void RmsNorm(DeviceBuffer<float> x, DeviceBuffer<float> gamma, DeviceBuffer<float> y, DeviceBuffer<float> rstd,
+        int rows, int cols, float epsilon)
+    {
+        if (rows > 0 && cols > 0) RmsNormK(Rows(rows), V(x), V(gamma), V(y), V(rstd), cols, epsilon);
+    }
+
+    public void RmsNormBackward(DeviceBuffer<float> x, DeviceBuffer<float> gamma, DeviceBuffer<float> rstd, DeviceBuffer<float> dy,
+        DeviceBuffer<float> dx, DeviceBuffer<float> dGammaAccumulate, int rows, int cols)
+    {
+        if (rows == 0 || cols == 0) return;
+        RmsNormBackwardK(Rows(rows), V(x), V(gamma), V(rstd), V(dy), V(dx), cols);
+        // dgamma is a column sum over all rows: its own column-reduction launch, no atomics (as for LayerNorm).
+        RmsNormGammaGradK(Columns(cols), V(x), V(rstd), V(dy), V(dGammaAccumulate), rows, cols, ColumnLanes);
     }
 
     public void CrossEntropy(DeviceBuffer<float> logits, DeviceBuffer<int> targets, DeviceBuffer<float>? mask,
@@ -173,6 +194,46 @@ public sealed partial class IlgpuBackend
             dGamma[col] += dg;
             dBeta[col] += db;
         }
+    }
+
+    private static void RmsNormKernel(Floats x, Floats gamma, Floats y, Floats rstd, int cols, float epsilon)
+    {
+        var scratch = SharedMemory.GetDynamic<float>();
+        int row = Grid.IdxX;
+        long o = (long)row * cols;
+        float squares = 0f;
+        for (int c = Group.IdxX; c < cols; c += Group.DimX) squares += x[o + c] * x[o + c];
+        float inv = 1f / XMath.Sqrt(GroupSum(scratch, squares) / cols + epsilon);
+        for (int c = Group.IdxX; c < cols; c += Group.DimX) y[o + c] = x[o + c] * inv * gamma[c];
+        if (Group.IdxX == 0) rstd[row] = inv;
+    }
+
+    private static void RmsNormBackwardKernel(Floats x, Floats gamma, Floats rstd, Floats dy, Floats dx, int cols)
+    {
+        var scratch = SharedMemory.GetDynamic<float>();
+        int row = Grid.IdxX;
+        long o = (long)row * cols;
+        float inv = rstd[row], sumDX = 0f;
+        for (int c = Group.IdxX; c < cols; c += Group.DimX) sumDX += dy[o + c] * gamma[c] * x[o + c] * inv;
+        float meanDX = GroupSum(scratch, sumDX) / cols;
+        // dx = rstd * (dxhat - xhat * mean(dxhat * xhat))
+        for (int c = Group.IdxX; c < cols; c += Group.DimX)
+            dx[o + c] = inv * (dy[o + c] * gamma[c] - x[o + c] * inv * meanDX);
+    }
+
+    private static void RmsNormGammaGradKernel(Floats x, Floats rstd, Floats dy, Floats dGamma, int rows, int cols, int lanes)
+    {
+        var scratch = SharedMemory.GetDynamic<float>();
+        int col = Grid.IdxX * lanes + Group.IdxX % lanes;
+        float dg = 0f;
+        if (col < cols)
+            for (int r = Group.IdxX / lanes; r < rows; r += Group.DimX / lanes)
+            {
+                long i = (long)r * cols + col;
+                dg += dy[i] * x[i] * rstd[r];
+            }
+        dg = ColumnTotal(scratch, dg, lanes);
+        if (Group.IdxX < lanes && col < cols) dGamma[col] += dg;
     }
 
     private static void CrossEntropyKernel(Floats logits, Ints targets, Floats mask, int hasMask, Floats losses, Floats logSumExp, int vocab)

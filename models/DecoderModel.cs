@@ -1,0 +1,42 @@
+using HardFocus.Engine;
+using HardFocus.Engine.Backends;
+
+namespace HardFocus.Models;
+
+/// <summary>
+/// What the trainer, the evaluators and the generator need of a decoder-only language model: token ids [batch, seq] in,
+/// logits [batch, seq, vocab] out, named parameters, and a way to read a checkpoint in its family's layout. GPT-2 and
+/// the LLaMA family (LLaMA, Qwen2, Mistral) implement it; the reweighters only ever see per-sample losses.
+/// </summary>
+public abstract class DecoderModel(IBackend backend) : Module
+{
+    public IBackend Backend { get; } = backend;
+
+    public abstract IDecoderConfig Config { get; }
+
+    /// <summary>Dropout is applied only while training and only when the config asks for it.</summary>
+    public bool Training { get; set; }
+
+    /// <summary>Seed for this forward pass's dropout masks; the trainer sets it per micro-batch so runs replay exactly.</summary>
+    public ulong DropoutSeed { get; set; }
+
+    /// <summary>ids [batch, seq] to logits [batch, seq, vocab].</summary>
+    public abstract Tensor Forward(IndexTensor ids);
+
+    /// <summary>A checkpoint's tensors (this project's names or Hugging Face's) in this model's names and layouts, ready for
+    /// <see cref="Module.LoadStateDict"/>; a tensor of the wrong shape is one error naming it.</summary>
+    public abstract Dictionary<string, (int[] Shape, float[] Data)> FromCheckpoint(IReadOnlyDictionary<string, (int[] Shape, float[] Data)> tensors);
+
+    /// <summary>The parameters in Hugging Face's names and layouts, as its own implementation of the family loads them.</summary>
+    public abstract Dictionary<string, (int[] Shape, float[] Data)> ToHuggingFace();
+
+    /// <summary>Every parameter copied to the host under its own name.</summary>
+    protected Dictionary<string, (int[] Shape, float[] Data)> HostStateDict() =>
+        StateDict().ToDictionary(kv => kv.Key, kv => (kv.Value.Shape.ToArray(), kv.Value.ToArray()), StringComparer.Ordinal);
+
+    /// <summary>Reads <paramref name="tensors"/> in (see <see cref="FromCheckpoint"/>).</summary>
+    public void LoadCheckpoint(IReadOnlyDictionary<string, (int[] Shape, float[] Data)> tensors) => LoadStateDict(FromCheckpoint(tensors));
+
+    /// <summary>The parameters' shapes by name: what <see cref="FromCheckpoint"/> checks a file against.</summary>
+    protected Dictionary<string, int[]> ParameterShapes() => StateDict().ToDictionary(kv => kv.Key, kv => kv.Value.Shape.ToArray());
+}
