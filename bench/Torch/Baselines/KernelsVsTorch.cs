@@ -161,7 +161,7 @@ public class KernelsVsTorch
     }
 
     [Benchmark(Description = "hardfocus"), BenchmarkCategory("attention fwd 4x12x256x64")]
-    public void Attention() => _cpu.CausalAttention(_q, _k, _v, _o, _attLse, Batch * Heads, Seq, HeadDim, Scale);
+    public void Attention() => _cpu.CausalAttention(_q, _k, _v, _o, _attLse, Batch * Heads, 1, Seq, HeadDim, Scale);
 
     [Benchmark(Baseline = true, Description = "libtorch"), BenchmarkCategory("attention fwd+bwd 4x12x256x64")]
     public void TorchAttentionBackward()
@@ -174,7 +174,7 @@ public class KernelsVsTorch
     [Benchmark(Description = "hardfocus"), BenchmarkCategory("attention fwd+bwd 4x12x256x64")]
     public void AttentionBackward()
     {
-        _cpu.CausalAttention(_q, _k, _v, _o, _attLse, Batch * Heads, Seq, HeadDim, Scale);
-        _cpu.CausalAttentionBackward(_q, _k, _v, _o, _attLse, _do, _dq, _dk, _dv, Batch * Heads, Seq, HeadDim, Scale);
+        _cpu.CausalAttention(_q, _k, _v, _o, _attLse, Batch * Heads, 1, Seq, HeadDim, Scale);
+        _cpu.CausalAttentionBackward(_q, _k, _v, _o, _attLse, _do, _dq, _dk, _dv, Batch * Heads, 1, Seq, HeadDim, Scale);
     }
 }
