@@ -6,7 +6,7 @@ using HardFocus.Training.Reweighting;
 namespace HardFocus.Bench.Torch;
 
 /// <summary>
-/// `compare [--model small|gpt2] [--batch-size B] [--seq-len T] [--steps N] [--profile]`: whole training steps
+/// `compare [--model small|gpt2|llama-small] [--batch-size B] [--seq-len T] [--steps N] [--profile]`: whole training steps
 /// (forward, IR-DRO objective, backward, AdamW) of the same model from the same weights on the same batches, HardFocus
 /// and TorchSharp interleaved step by step in one process after warm-up, so both meet the same machine load. Prints
 /// each side's median tokens/s with the spread, peak memory, and last the ratio line.
@@ -22,11 +22,11 @@ internal static class CompareCommand
     {
         var options = new Arguments(Name, args, ["--model", "--batch-size", "--seq-len", "--steps"], ["--profile"]);
         string preset = options.Text("--model", "small");
-        if (preset is not ("small" or "gpt2")) throw new UsageException($"compare: --model must be small or gpt2, got '{preset}'.");
+        if (preset is not ("small" or "gpt2" or "llama-small")) throw new UsageException($"compare: --model must be small, gpt2 or llama-small, got '{preset}'.");
         var config = SharedWeights.Preset(preset);
-        int batchSize = options.Integer("--batch-size", preset == "small" ? 8 : 4, 1, 4096);
-        int seq = options.Integer("--seq-len", preset == "small" ? 128 : 64, 2, config.ContextLength);
-        int steps = options.Integer("--steps", preset == "small" ? 20 : 6, 1, 100_000);
+        int batchSize = options.Integer("--batch-size", preset != "gpt2" ? 8 : 4, 1, 4096);
+        int seq = options.Integer("--seq-len", preset != "gpt2" ? 128 : 64, 2, config.ContextLength);
+        int steps = options.Integer("--steps", preset != "gpt2" ? 20 : 6, 1, 100_000);
         bool profile = options.Flag("--profile");
 
         using var folder = new TemporaryFolder();
@@ -40,7 +40,7 @@ internal static class CompareCommand
         // width, which is 256 bits on some AVX-512 machines.
         string vectors = $"{CpuGemm.KernelBits}-bit GEMM kernel, " +
             (Vector512.IsHardwareAccelerated ? "Vector512" : Vector256.IsHardwareAccelerated ? "Vector256" : "scalar") + " elsewhere";
-        Console.WriteLine($"compare: {preset} ({config.Layers} layers, width {config.Width}, vocab {config.VocabSize}, " +
+        Console.WriteLine($"compare: {preset} ({SharedWeights.Describe(config)}, " +
             $"{ours.Model.ParameterCount():N0} parameters), batch {batchSize} x {seq}, IR-DRO (lambda {Lambda}) + AdamW");
         Console.WriteLine($"machine: {Environment.ProcessorCount} cores, {CpuBackend.Threads} threads per side; HardFocus runs its {vectors}; " +
             $"TorchSharp {typeof(TorchSharp.torch).Assembly.GetName().Version}, libtorch {TorchSharp.torch.__version__}, OMP_WAIT_POLICY {OpenMpWaitPolicy.Current}");

@@ -1,6 +1,7 @@
 using HardFocus.Engine;
 using HardFocus.Engine.Autograd;
 using HardFocus.Engine.Backends.Cpu;
+using HardFocus.Models;
 using HardFocus.Models.Gpt;
 using HardFocus.Training;
 using HardFocus.Training.Data;
@@ -9,21 +10,21 @@ using HardFocus.Training.Reweighting;
 
 namespace HardFocus.Bench.Torch;
 
-/// <summary>HardFocus's side: the engine's GptModel loaded from the shared Hugging Face file through the project's
+/// <summary>HardFocus's side: the engine's model loaded from the shared Hugging Face file through the project's
 /// own loader, and a training step as the trainer takes it (per-sample losses to the host, weights, backward of
 /// sum_i w_i l_i with the weights as constants, AdamW).</summary>
 internal sealed class EngineSide : IDisposable
 {
-    public EngineSide(GptConfig config, string huggingFaceSafetensors, float learningRate)
+    public EngineSide(IDecoderConfig config, string huggingFaceSafetensors, float learningRate)
     {
         // The seed only fills the weights the file then replaces.
-        Model = new GptModel(config, CpuBackend.Shared, seed: 1);
+        Model = config.CreateModel(CpuBackend.Shared, seed: 1);
         RunFolder.LoadWeights(huggingFaceSafetensors, Model);
         Optimizer = new AdamW(Model.NamedParameters());
         LearningRate = learningRate;
     }
 
-    public GptModel Model { get; }
+    public DecoderModel Model { get; }
     public AdamW Optimizer { get; }
     public float LearningRate { get; }
 
@@ -40,8 +41,9 @@ internal sealed class EngineSide : IDisposable
         var losses = perSample.ToArray();
         var weights = reweighter.Weights(losses);
         perSample.Backward(Tensor.FromArray(weights.Select(w => (float)w).ToArray(), perSample.Shape, perSample.Backend));
-        var ours = Model.NamedParameters().ToDictionary(p => p.Name, p => (p.Parameter.Shape.ToArray(), p.Parameter.Grad!.ToArray()));
-        var gradients = HuggingFaceGpt2.FromModel(ours).ToDictionary(kv => kv.Key, kv => kv.Value.Data);
+        var ours = Model.NamedParameters().ToDictionary(p => p.Name, p => (Shape: p.Parameter.Shape.ToArray(), Data: p.Parameter.Grad!.ToArray()));
+        // GPT-2's Hugging Face layout fuses q, k and v and transposes the Conv1D weights; LLaMA's is the model's own.
+        var gradients = (Model is GptModel ? HuggingFaceGpt2.FromModel(ours) : ours).ToDictionary(kv => kv.Key, kv => kv.Value.Data);
         return new Outputs(logits.ToArray(), losses, weights, gradients);
     }
 

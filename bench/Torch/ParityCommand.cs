@@ -1,10 +1,9 @@
-using HardFocus.Models.Gpt;
 using HardFocus.Training.Reweighting;
 
 namespace HardFocus.Bench.Torch;
 
 /// <summary>
-/// `parity [--model tiny|small]`: both sides start from the same Hugging Face file and see the same padded, masked
+/// `parity [--model tiny|small|llama-tiny|llama-small]`: both sides start from the same Hugging Face file and see the same padded, masked
 /// batch. Compares logits, per-sample losses, IR-DRO and MidRanking weights and every parameter gradient, then takes
 /// AdamW steps on both sides and compares the losses they lead to. Exit 1 beyond the tolerances.
 /// </summary>
@@ -23,9 +22,10 @@ internal static class ParityCommand
     {
         var options = new Arguments(Name, args, ["--model"], []);
         string preset = options.Text("--model", "tiny");
-        if (preset is not ("tiny" or "small")) throw new UsageException($"parity: --model must be tiny or small, got '{preset}'.");
+        if (preset is not ("tiny" or "small" or "llama-tiny" or "llama-small"))
+            throw new UsageException($"parity: --model must be tiny, small, llama-tiny or llama-small, got '{preset}'.");
         var config = SharedWeights.Preset(preset);
-        (int batchSize, int seq) = preset == "tiny" ? (6, 24) : (8, 64);
+        (int batchSize, int seq) = preset.EndsWith("tiny", StringComparison.Ordinal) ? (6, 24) : (8, 64);
 
         using var folder = new TemporaryFolder();
         string weights = Path.Combine(folder.Path, "model.safetensors");
@@ -34,7 +34,7 @@ internal static class ParityCommand
         using var theirs = new TorchSide(config, weights, LearningRate);
         var batch = SideBySideBatch.Padded(batchSize, seq, config.VocabSize, seed: 80);
 
-        Console.WriteLine($"parity: {preset} ({config.Layers} layers, width {config.Width}, {config.Heads} heads, vocab {config.VocabSize}), " +
+        Console.WriteLine($"parity: {preset} ({SharedWeights.Describe(config)}), " +
             $"batch {batchSize} x {seq}, padded and masked, {TorchSharp.torch.get_num_threads()} threads each");
         var a = ours.ForwardBackward(batch, new IrDro(Lambda));
         ours.Model.ZeroGrad();

@@ -11,7 +11,7 @@ namespace HardFocus.Bench.Torch;
 /// (y = x W + b), c_attn holds q, k and v side by side along its output, and the LM head is wte itself. Pre-LayerNorm
 /// blocks, GELU with tanh, PyTorch's scaled_dot_product_attention with its causal mask.
 /// </summary>
-internal sealed class TorchGpt : IDisposable
+internal sealed class TorchGpt : ITorchDecoder
 {
     private readonly GptConfig _config;
 
@@ -26,13 +26,11 @@ internal sealed class TorchGpt : IDisposable
         }
     }
 
-    /// <summary>Every parameter under its Hugging Face name, in the file's order.</summary>
     public Dictionary<string, TorchSharp.Modules.Parameter> Parameters { get; }
 
     private Tensor P(string name) => Parameters.TryGetValue(name, out var t) ? t
         : throw new InvalidDataException($"The Hugging Face file has no tensor '{name}'.");
 
-    /// <summary>ids [batch, seq] (int64) to logits [batch, seq, vocab].</summary>
     public Tensor Forward(Tensor ids)
     {
         long batch = ids.shape[0], seq = ids.shape[1];

@@ -1,18 +1,18 @@
-using HardFocus.Models.Gpt;
+using HardFocus.Models;
 using TorchSharp;
 using static TorchSharp.torch;
 
 namespace HardFocus.Bench.Torch;
 
-/// <summary>TorchSharp's side: <see cref="TorchGpt"/> trained with torch.optim.AdamW (PyTorch's defaults, weight decay
+/// <summary>TorchSharp's side: <see cref="TorchGpt"/> or <see cref="TorchLlama"/> trained with torch.optim.AdamW (PyTorch's defaults, weight decay
 /// 0.01 on matrices and embeddings only, as HardFocus does) and the reweighting written with torch ops.</summary>
 internal sealed class TorchSide : IDisposable
 {
     private readonly TorchSharp.Modules.AdamW _optimizer;
 
-    public TorchSide(GptConfig config, string huggingFaceSafetensors, float learningRate)
+    public TorchSide(IDecoderConfig config, string huggingFaceSafetensors, float learningRate)
     {
-        Model = new TorchGpt(config, huggingFaceSafetensors);
+        Model = SharedWeights.TorchModel(config, huggingFaceSafetensors);
         var decayed = Model.Parameters.Values.Where(p => p.dim() >= 2).ToList();
         var plain = Model.Parameters.Values.Where(p => p.dim() < 2).ToList();
         _optimizer = optim.AdamW(
@@ -21,7 +21,7 @@ internal sealed class TorchSide : IDisposable
             learningRate);
     }
 
-    public TorchGpt Model { get; }
+    public ITorchDecoder Model { get; }
 
     /// <summary>The reweighting rule, in torch ops on the detached losses.</summary>
     public enum Weighting { Erm, IrDro, MidRanking }
