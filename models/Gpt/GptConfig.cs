@@ -16,7 +16,7 @@ public sealed record GptConfig : IDecoderConfig
     [JsonPropertyName("resid_pdrop")] public float Dropout { get; init; }
     [JsonPropertyName("layer_norm_epsilon")] public float LayerNormEpsilon { get; init; } = 1e-5f;
 
-    public int HeadDim => Width / Heads;
+    [JsonIgnore] public int HeadDim => Width / Heads; // derived, not a Hugging Face key
 
     public static GptConfig Tiny(int vocab) => new() { VocabSize = vocab, ContextLength = 64, Layers = 2, Heads = 2, Width = 64 };
     public static GptConfig Small(int vocab) => new() { VocabSize = vocab, ContextLength = 128, Layers = 4, Heads = 4, Width = 256 };
