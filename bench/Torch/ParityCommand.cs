@@ -11,7 +11,7 @@ internal static class ParityCommand
 {
     public const string Name = "parity";
 
-    // The tolerances: losses 1e-4 (element-wise relative), gradients 1e-3 (relative to the tensor's largest
+    // The parity tolerances: losses 1e-4 (element-wise relative), gradients 1e-3 (relative to the tensor's largest
     // gradient), losses after the AdamW steps 1e-3. Logits and weights are held to the loss tolerance.
     private const double LossTolerance = 1e-4, GradientTolerance = 1e-3, SteppedLossTolerance = 1e-3;
     private const double Lambda = 1.0, Fraction = 0.25;
