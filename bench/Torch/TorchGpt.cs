@@ -1,4 +1,3 @@
-using HardFocus.Engine.IO;
 using HardFocus.Models.Gpt;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -14,22 +13,17 @@ namespace HardFocus.Bench.Torch;
 internal sealed class TorchGpt : ITorchDecoder
 {
     private readonly GptConfig _config;
+    private readonly TorchParameters _parameters;
 
     public TorchGpt(GptConfig config, string huggingFaceSafetensors)
     {
         _config = config;
-        Parameters = new Dictionary<string, TorchSharp.Modules.Parameter>(StringComparer.Ordinal);
-        foreach (var entry in Safetensors.Read(huggingFaceSafetensors).Entries)
-        {
-            if (entry.Name == "lm_head.weight" || entry.Name.EndsWith(".attn.bias", StringComparison.Ordinal)) continue;
-            Parameters[entry.Name] = nn.Parameter(tensor(entry.Data, entry.Shape.Select(d => (long)d).ToArray(), ScalarType.Float32));
-        }
+        _parameters = new TorchParameters(huggingFaceSafetensors, name => name == "lm_head.weight" || name.EndsWith(".attn.bias", StringComparison.Ordinal));
     }
 
-    public Dictionary<string, TorchSharp.Modules.Parameter> Parameters { get; }
+    public Dictionary<string, TorchSharp.Modules.Parameter> Parameters => _parameters.All;
 
-    private Tensor P(string name) => Parameters.TryGetValue(name, out var t) ? t
-        : throw new InvalidDataException($"The Hugging Face file has no tensor '{name}'.");
+    private Tensor P(string name) => _parameters[name];
 
     public Tensor Forward(Tensor ids)
     {
@@ -66,8 +60,5 @@ internal sealed class TorchGpt : ITorchDecoder
     // Conv1D as Hugging Face defines it: weight [in, out], y = x W + b.
     private Tensor Conv1D(Tensor x, string name) => x.matmul(P(name + ".weight")) + P(name + ".bias");
 
-    public void Dispose()
-    {
-        foreach (var t in Parameters.Values) t.Dispose();
-    }
+    public void Dispose() => _parameters.Dispose();
 }

@@ -1,4 +1,3 @@
-using HardFocus.Engine.IO;
 using HardFocus.Models.Llama;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -15,24 +14,19 @@ namespace HardFocus.Bench.Torch;
 internal sealed class TorchLlama : ITorchDecoder
 {
     private readonly LlamaConfig _config;
+    private readonly TorchParameters _parameters;
 
     public TorchLlama(LlamaConfig config, string huggingFaceSafetensors)
     {
         _config = config;
-        Parameters = new Dictionary<string, TorchSharp.Modules.Parameter>(StringComparer.Ordinal);
-        foreach (var entry in Safetensors.Read(huggingFaceSafetensors).Entries)
-        {
-            if (config.TieWordEmbeddings && entry.Name == "lm_head.weight") continue;
-            Parameters[entry.Name] = nn.Parameter(tensor(entry.Data, entry.Shape.Select(d => (long)d).ToArray(), ScalarType.Float32));
-        }
+        _parameters = new TorchParameters(huggingFaceSafetensors, name => config.TieWordEmbeddings && name == "lm_head.weight");
     }
 
-    public Dictionary<string, TorchSharp.Modules.Parameter> Parameters { get; }
+    public Dictionary<string, TorchSharp.Modules.Parameter> Parameters => _parameters.All;
 
-    private Tensor P(string name) => Parameters.TryGetValue(name, out var t) ? t
-        : throw new InvalidDataException($"The Hugging Face file has no tensor '{name}'.");
+    private Tensor P(string name) => _parameters[name];
 
-    private Tensor? Optional(string name) => Parameters.TryGetValue(name, out var t) ? t : null;
+    private Tensor? Optional(string name) => _parameters.Optional(name);
 
     public Tensor Forward(Tensor ids)
     {
@@ -84,8 +78,5 @@ internal sealed class TorchLlama : ITorchDecoder
         ? nn.functional.linear(x, P(name + ".weight"), bias)
         : nn.functional.linear(x, P(name + ".weight"));
 
-    public void Dispose()
-    {
-        foreach (var t in Parameters.Values) t.Dispose();
-    }
+    public void Dispose() => _parameters.Dispose();
 }
