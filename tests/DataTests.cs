@@ -395,7 +395,7 @@ public class DataTests : IDisposable
     {
         var batch = new[] { new Sample([1, 2, 3], [2, 3, 4], [0f, 1f, 1f]), new Sample([7, 8, 9], [8, 9, 0], [1f, 1f, 0f]) };
         using var scope = TensorScope.Begin();
-        var (ids, targets, mask) = BatchTensors.Create(batch, CpuBackend.Shared);
+        var (ids, targets, mask) = BatchTensors.Create(batch, 10, CpuBackend.Shared);
         Assert.Equal(new Shape(2, 3), ids.Shape);
         Assert.Equal(new Shape(2, 3), targets.Shape);
         Assert.Equal(new Shape(2, 3), mask.Shape);
@@ -405,6 +405,6 @@ public class DataTests : IDisposable
         Assert.Equal([0f, 1f, 1f, 1f, 1f, 0f], mask.ToArray());
 
         var ragged = batch.Append(new Sample([1], [2], [1f])).ToArray();
-        Assert.Throws<ArgumentException>(() => BatchTensors.Create(ragged, CpuBackend.Shared));
+        Assert.Throws<ArgumentException>(() => BatchTensors.Create(ragged, 10, CpuBackend.Shared));
     }
 }

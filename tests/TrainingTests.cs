@@ -28,7 +28,7 @@ public class TrainingTests
     {
         using (TensorScope.Begin())
         {
-            var (ids, targets, mask) = BatchTensors.Create(batch, model.Backend);
+            var (ids, targets, mask) = BatchTensors.Create(batch, model);
             var perSample = PerSampleLoss.Compute(model, ids, targets, mask);
             perSample.Backward(Tensor.FromArray(seed, perSample.Shape, model.Backend));
         }
@@ -47,7 +47,7 @@ public class TrainingTests
         float[] losses, logits;
         using (TensorScope.Begin())
         {
-            var (ids, targets, mask) = BatchTensors.Create(batch, backend);
+            var (ids, targets, mask) = BatchTensors.Create(batch, model);
             logits = model.Forward(ids).ToArray();
             losses = PerSampleLoss.Compute(model, ids, targets, mask).ToArray();
         }
@@ -88,7 +88,7 @@ public class TrainingTests
         float[] losses;
         using (TensorScope.Begin())
         {
-            var (ids, targets, mask) = BatchTensors.Create(batch, backend);
+            var (ids, targets, mask) = BatchTensors.Create(batch, model);
             losses = PerSampleLoss.Compute(model, ids, targets, mask).ToArray();
         }
         var weights = new IrDro(0.05).Weights(losses);

@@ -35,7 +35,7 @@ internal sealed class EngineSide : IDisposable
     public Outputs ForwardBackward(SideBySideBatch batch, IReweighter reweighter)
     {
         using var scope = TensorScope.Begin();
-        var (ids, targets, mask) = BatchTensors.Create(batch.Samples, Model.Backend);
+        var (ids, targets, mask) = BatchTensors.Create(batch.Samples, Model);
         var logits = Model.Forward(ids);
         var perSample = Ops.MaskedMean(Ops.CrossEntropy(logits, targets, mask), mask);
         var losses = perSample.ToArray();
@@ -53,7 +53,7 @@ internal sealed class EngineSide : IDisposable
         float[] losses;
         using (var scope = TensorScope.Begin())
         {
-            var (ids, targets, mask) = BatchTensors.Create(batch.Samples, Model.Backend);
+            var (ids, targets, mask) = BatchTensors.Create(batch.Samples, Model);
             var perSample = PerSampleLoss.Compute(Model, ids, targets, mask);
             losses = perSample.ToArray();
             timer?.Lap("forward");

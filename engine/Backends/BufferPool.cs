@@ -30,10 +30,15 @@ public sealed class BufferPool
                 reused.Revive();
                 return reused;
             }
+        }
+        // Counted only once the memory exists: a failed allocation holds nothing.
+        var fresh = allocate(length);
+        lock (_gate)
+        {
             _fresh++;
             _bytesHeld += (long)length * Unsafe.SizeOf<T>();
         }
-        return allocate(length);
+        return fresh;
     }
 
     public void Return<T>(DeviceBuffer<T> buffer) where T : unmanaged

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using HardFocus.Engine.Backends;
 using HardFocus.Engine.IO;
 
 namespace HardFocus.Training.Cli;
@@ -11,6 +12,7 @@ public static class ErrorLine
 {
     public static bool IsUserFacing(Exception e) => Unwrap(e) is var inner && (inner is UserError or ArgumentException or InvalidDataException
         or IOException or SafetensorsFormatException or JsonException or InvalidOperationException or NotSupportedException or UnauthorizedAccessException
+        or DeviceOutOfMemoryException
         || inner.GetType().Namespace?.StartsWith("ILGPU", StringComparison.Ordinal) == true);
 
     /// <summary>

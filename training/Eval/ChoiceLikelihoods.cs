@@ -1,6 +1,7 @@
 using HardFocus.Engine;
 using HardFocus.Engine.Autograd;
 using HardFocus.Models;
+using HardFocus.Training.Data;
 using HardFocus.Training.Text;
 
 namespace HardFocus.Training.Eval;
@@ -74,25 +75,24 @@ public static class ChoiceLikelihoods
     {
         int rows = batch.Length, time = 0;
         foreach (var r in batch) time = Math.Max(time, r.Tokens.Length - 1);
-        var ids = new int[rows * time];
-        var targets = new int[rows * time];
-        var mask = new float[rows * time];
-        Array.Fill(ids, padToken);
-        Array.Fill(targets, padToken);
+        var samples = new Sample[rows];
         for (int b = 0; b < rows; b++)
         {
             var tokens = batch[b].Tokens;
-            int length = tokens.Length - 1, offset = b * time;
-            tokens.AsSpan(0, length).CopyTo(ids.AsSpan(offset));
-            tokens.AsSpan(1, length).CopyTo(targets.AsSpan(offset));
+            int length = tokens.Length - 1;
+            var (ids, targets, mask) = (new int[time], new int[time], new float[time]);
+            Array.Fill(ids, padToken);
+            Array.Fill(targets, padToken);
+            tokens.AsSpan(0, length).CopyTo(ids);
+            tokens.AsSpan(1, length).CopyTo(targets);
             // Position t predicts token t + 1; the choice's tokens are the last ChoiceTokens targets.
-            mask.AsSpan(offset + length - batch[b].ChoiceTokens, batch[b].ChoiceTokens).Fill(1f);
+            mask.AsSpan(length - batch[b].ChoiceTokens, batch[b].ChoiceTokens).Fill(1f);
+            samples[b] = new Sample(ids, targets, mask);
         }
 
         using var scope = TensorScope.Begin();
-        var shape = new Shape(rows, time);
-        var logits = model.Forward(IndexTensor.FromArray(ids, shape, model.Backend));
-        var crossEntropy = Ops.CrossEntropy(logits, IndexTensor.FromArray(targets, shape, model.Backend), Tensor.FromArray(mask, shape, model.Backend)).ToArray();
+        var (idTensor, targetTensor, maskTensor) = BatchTensors.Create(samples, model);
+        var crossEntropy = Ops.CrossEntropy(model.Forward(idTensor), targetTensor, maskTensor).ToArray();
         var sums = new double[rows];
         for (int b = 0; b < rows; b++)
             for (int t = 0; t < time; t++)

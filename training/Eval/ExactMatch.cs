@@ -28,7 +28,7 @@ public static class ExactMatch
             {
                 var batch = samples.Skip(start).Take(batchSize).ToArray();
                 using var scope = TensorScope.Begin();
-                var (ids, _, _) = BatchTensors.Create(batch, model.Backend);
+                var (ids, _, _) = BatchTensors.Create(batch, model);
                 var logits = model.Forward(ids).ToArray();
                 int length = batch[0].Input.Length;
                 for (int b = 0; b < batch.Length; b++)

@@ -35,7 +35,7 @@ public static class LossDistribution
                 var batch = new Sample[n];
                 for (int i = 0; i < n; i++) batch[i] = samples[start + i];
                 using var scope = TensorScope.Begin();
-                var (ids, targets, mask) = BatchTensors.Create(batch, model.Backend);
+                var (ids, targets, mask) = BatchTensors.Create(batch, model);
                 PerSampleLoss.Compute(model, ids, targets, mask).ToArray().CopyTo(losses, start);
             }
         }

@@ -24,7 +24,7 @@ public static class Evaluator
             {
                 var batch = samples.Skip(start).Take(batchSize).ToArray();
                 using var scope = TensorScope.Begin();
-                var (ids, targets, mask) = BatchTensors.Create(batch, model.Backend);
+                var (ids, targets, mask) = BatchTensors.Create(batch, model);
                 var perSample = PerSampleLoss.Compute(model, ids, targets, mask).ToArray();
                 for (int i = 0; i < batch.Length; i++)
                 {

@@ -135,7 +135,7 @@ public sealed class Trainer
 
     private Tensor Forward(Sample[] batch, int step, int micro)
     {
-        var (ids, targets, mask) = BatchTensors.Create(batch, _model.Backend);
+        var (ids, targets, mask) = BatchTensors.Create(batch, _model);
         // Ranks other than 0 mix in their rank, so that no two ranks draw the same dropout masks.
         ulong rank = _world.Rank == 0 ? 0 : Rng.Mix((ulong)_world.Rank << 32);
         _model.DropoutSeed = Rng.Mix(_options.Seed ^ Rng.Mix(((ulong)step << 20) + (ulong)micro) ^ rank);

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using ILGPU;
 using ILGPU.Algorithms;
 using ILGPU.Runtime;
@@ -49,7 +50,8 @@ public sealed partial class IlgpuBackend : IBackend
     // ---- memory ---------------------------------------------------------------------------------------------------
 
     public DeviceBuffer<T> Allocate<T>(int length) where T : unmanaged =>
-        _pool.Rent(length, n => new IlgpuBuffer<T>(this, _accelerator, n));
+        _pool.Rent(length, n => OutOfMemoryRetry.Allocate(() => new IlgpuBuffer<T>(this, _accelerator, n), TrimPool,
+            (long)n * Unsafe.SizeOf<T>(), Name));
 
     public void Recycle<T>(DeviceBuffer<T> buffer) where T : unmanaged
     {
