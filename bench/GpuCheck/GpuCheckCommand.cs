@@ -56,7 +56,7 @@ internal static class GpuCheckCommand
         using (backend)
         {
             Console.WriteLine($"gpu-check on {backend.Name}{(quick ? " (quick)" : "")}");
-            bool parity = KernelParity.Run(backend, quick, Console.Out);
+            bool parity = KernelParityReport.Run(backend, quick, Console.Out);
             backend.TrimPool();
             bool trained = TrainingThroughput.Run(backend, quick, steps ?? (quick ? 2 : 10), Console.Out);
             return !parity ? 1 : !trained ? 3 : 0;

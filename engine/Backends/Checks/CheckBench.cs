@@ -1,25 +1,25 @@
-using HardFocus.Engine;
-using HardFocus.Engine.Backends;
-
-namespace HardFocus.Bench.GpuCheck;
+namespace HardFocus.Engine.Backends.Checks;
 
 /// <summary>The same array on the reference CPU backend and on the backend under test.</summary>
-internal sealed record Pair<T>(DeviceBuffer<T> Cpu, DeviceBuffer<T> Device) where T : unmanaged;
+public sealed record Pair<T>(DeviceBuffer<T> Cpu, DeviceBuffer<T> Device) where T : unmanaged;
 
 /// <summary>One side of a check: its backend, and its half of every pair. A check states its kernel call once, as a
 /// lambda over a side, and the bench runs it on both.</summary>
-internal readonly record struct Side(IBackend B, bool IsDevice)
+public readonly record struct Side(IBackend B, bool IsDevice)
 {
     public DeviceBuffer<float> this[Pair<float> pair] => IsDevice ? pair.Device : pair.Cpu;
     public DeviceBuffer<int> this[Pair<int> pair] => IsDevice ? pair.Device : pair.Cpu;
 }
 
 /// <summary>Inputs and outputs of one parity check, allocated on both backends and released together.</summary>
-internal sealed class ParityBench(IBackend cpu, IBackend device, Rng rng) : IDisposable
+public sealed class CheckBench(IBackend cpu, IBackend device, Rng rng) : IDisposable
 {
     private readonly List<Action> _release = [];
 
     public Rng Rng => rng;
+
+    /// <summary>What the device side's kernel calls go through; the device itself unless a check run wraps it.</summary>
+    public IBackend? DeviceKernels { get; init; }
 
     public float[] Gaussian(int n, float scale = 1f, float shift = 0f)
     {
@@ -54,7 +54,7 @@ internal sealed class ParityBench(IBackend cpu, IBackend device, Rng rng) : IDis
     public void Run(Action<Side> kernel)
     {
         kernel(new Side(cpu, IsDevice: false));
-        kernel(new Side(device, IsDevice: true));
+        kernel(new Side(DeviceKernels ?? device, IsDevice: true));
     }
 
     /// <summary>Largest absolute and relative difference. The relative error divides by max(|expected|, rms(expected)):

@@ -1,58 +1,46 @@
-using HardFocus.Engine;
-using HardFocus.Engine.Backends;
 using HardFocus.Engine.Backends.Cpu;
 
-namespace HardFocus.Bench.GpuCheck;
-
-/// <summary>One named kernel check: sets up inputs, runs the kernel on both sides, returns the outputs to compare.</summary>
-internal sealed record ParityCheck(string Name, Func<ParityBench, Pair<float>[]> Run);
+namespace HardFocus.Engine.Backends.Checks;
 
 /// <summary>
-/// Every <see cref="IBackend"/> kernel on the device against the SIMD CPU backend, on the same random inputs. Full sizes
-/// are small but realistic (GPT-2 widths, a 50257-token vocabulary, odd GEMM sizes that no tile divides); --quick
-/// shrinks them so the ILGPU CPU emulator gets through in seconds.
+/// Every <see cref="IBackend"/> kernel, each stated once as a call on a <see cref="Side"/>, run on a backend under test and
+/// on the SIMD CPU backend with the same random inputs. The xunit suite runs the table on ILGPU's CPU emulator (quick
+/// sizes) and `gpu-check` on a real device (full sizes: GPT-2 widths, a 50257-token vocabulary, GEMM sizes no tile
+/// divides), so a kernel is verified the same way everywhere it runs.
 /// </summary>
-internal static class KernelParity
+public static class KernelChecks
 {
+    /// <summary>Largest relative error a check accepts (see <see cref="CheckBench.Compare"/> for what "relative" means).</summary>
     public const double Tolerance = 1e-3;
 
-    /// <summary>Prints one line per check and returns whether all passed.</summary>
-    public static bool Run(IBackend device, bool quick, TextWriter output)
+    /// <summary>Runs one check on fresh inputs drawn from <paramref name="rng"/>; never throws. The device's kernels are
+    /// called through <paramref name="deviceKernels"/> when given (a wrapper that records which kernels a check runs),
+    /// its buffers always come from <paramref name="device"/>.</summary>
+    public static KernelCheckOutcome Evaluate(KernelCheck check, IBackend device, Rng rng, double tolerance = Tolerance,
+        IBackend? deviceKernels = null)
     {
         using var cpu = new CpuBackend();
-        var rng = new Rng(2024);
-        int failed = 0;
-        output.WriteLine($"kernel parity vs cpu (relative tolerance {Tolerance:0e0})");
-        foreach (var check in Checks(quick))
+        try
         {
-            string line;
-            try
-            {
-                using var bench = new ParityBench(cpu, device, rng);
-                var errors = check.Run(bench).Select(bench.Compare).ToList();
-                double abs = errors.Max(e => e.Abs), rel = errors.Max(e => e.Rel);
-                bool finite = !errors.Any(e => double.IsNaN(e.Rel)), pass = finite && rel <= Tolerance;
-                if (!pass) failed++;
-                line = !finite
-                    ? $"FAIL  {check.Name,-44} NaN or infinity in an output (or an element left unwritten)"
-                    : $"{(pass ? "PASS" : "FAIL")}  {check.Name,-44} max abs {abs,8:0.0e+0}  max rel {rel,8:0.0e+0}";
-            }
-            catch (Exception e)
-            {
-                failed++;
-                line = $"FAIL  {check.Name,-44} {e.GetType().Name}: {e.Message}";
-            }
-            output.WriteLine(line);
+            using var bench = new CheckBench(cpu, device, rng) { DeviceKernels = deviceKernels };
+            var errors = check.Run(bench).Select(bench.Compare).ToList();
+            double abs = errors.Max(e => e.Abs), rel = errors.Max(e => e.Rel);
+            if (errors.Any(e => double.IsNaN(e.Rel)))
+                return new(false, "NaN or infinity in an output (or an element left unwritten)");
+            return new(rel <= tolerance, $"max abs {abs,8:0.0e+0}  max rel {rel,8:0.0e+0}");
         }
-        output.WriteLine(failed == 0 ? "parity: all kernels PASS" : $"parity: {failed} FAILED");
-        return failed == 0;
+        catch (Exception e)
+        {
+            return new(false, $"{e.GetType().Name}: {e.Message}");
+        }
     }
 
-    public static IReadOnlyList<ParityCheck> Checks(bool quick)
+    /// <summary>The table; <paramref name="quick"/> shrinks every size so the ILGPU CPU emulator gets through in seconds.</summary>
+    public static IReadOnlyList<KernelCheck> All(bool quick)
     {
         int Z(int full, int tiny) => quick ? tiny : full;
-        var checks = new List<ParityCheck>();
-        void Add(string name, Func<ParityBench, Pair<float>[]> run) => checks.Add(new(name, run));
+        var checks = new List<KernelCheck>();
+        void Add(string name, Func<CheckBench, Pair<float>[]> run) => checks.Add(new(name, run));
 
         int m = Z(65, 9), n = Z(129, 17), k = Z(33, 5);
         foreach (bool ta in new[] { false, true })
@@ -75,7 +63,7 @@ internal static class KernelParity
         });
 
         int rows = Z(64, 5), cols = Z(1000, 33);
-        Pair<float> Softmax(ParityBench b)
+        Pair<float> Softmax(CheckBench b)
         {
             var (x, y) = (b.Random(rows * cols, 4f), b.Output(rows * cols));
             b.Run(s => s.B.Softmax(s[x], s[y], rows, cols));
@@ -91,7 +79,7 @@ internal static class KernelParity
         });
 
         int tokens = Z(128, 6), width = Z(768, 33);
-        (Pair<float> X, Pair<float> Gamma, Pair<float> Y, Pair<float> Mean, Pair<float> Rstd) LayerNorm(ParityBench b)
+        (Pair<float> X, Pair<float> Gamma, Pair<float> Y, Pair<float> Mean, Pair<float> Rstd) LayerNorm(CheckBench b)
         {
             // Offset inputs: a mean far from zero is what breaks a one-pass variance.
             var (x, gamma, beta) = (b.Random(tokens * width, 2f, 3f), b.Random(width, 0.1f, 1f), b.Random(width, 0.1f));
@@ -115,7 +103,7 @@ internal static class KernelParity
         });
 
         int ceRows = Z(64, 7), vocab = Z(50257, 29);
-        (Pair<float> Logits, Pair<int> Targets, Pair<float> Mask, Pair<float> Losses, Pair<float> Lse) CrossEntropy(ParityBench b)
+        (Pair<float> Logits, Pair<int> Targets, Pair<float> Mask, Pair<float> Losses, Pair<float> Lse) CrossEntropy(CheckBench b)
         {
             var logits = b.Random(ceRows * vocab, 3f);
             var maskData = b.Mask(ceRows, 0.75f);
@@ -145,7 +133,7 @@ internal static class KernelParity
         foreach (int group in new[] { 1, 2 })
         {
             int kv = qkv / group;
-            (Pair<float> Q, Pair<float> K, Pair<float> V, Pair<float> O, Pair<float> Lse) Attention(ParityBench b)
+            (Pair<float> Q, Pair<float> K, Pair<float> V, Pair<float> O, Pair<float> Lse) Attention(CheckBench b)
             {
                 var (q, key, v) = (b.Random(qkv), b.Random(kv), b.Random(kv));
                 var (o, lse) = (b.Output(qkv), b.Output(heads * seq));
@@ -167,7 +155,7 @@ internal static class KernelParity
             });
         }
 
-        (Pair<float> X, Pair<float> Gamma, Pair<float> Y, Pair<float> Rstd) RmsNorm(ParityBench b)
+        (Pair<float> X, Pair<float> Gamma, Pair<float> Y, Pair<float> Rstd) RmsNorm(CheckBench b)
         {
             var (x, gamma) = (b.Random(tokens * width, 2f, 0.5f), b.Random(width, 0.1f, 1f));
             var (y, rstd) = (b.Output(tokens * width), b.Output(tokens));
@@ -235,7 +223,7 @@ internal static class KernelParity
         });
 
         int mRows = Z(8, 4), mCols = Z(1024, 21);
-        Pair<float> MeanMask(ParityBench b)
+        Pair<float> MeanMask(CheckBench b)
         {
             var mask = b.Mask(mRows * mCols, 0.6f);
             // One fully masked row, which must give 0 rather than 0/0.
@@ -338,3 +326,12 @@ internal static class KernelParity
         return checks;
     }
 }
+
+/// <summary>One named kernel check: sets up inputs on a bench, runs the kernel on both sides, returns the outputs to compare.</summary>
+public sealed record KernelCheck(string Name, Func<CheckBench, Pair<float>[]> Run)
+{
+    public override string ToString() => Name;
+}
+
+/// <summary>Whether a check passed, and its largest errors or the reason it failed.</summary>
+public readonly record struct KernelCheckOutcome(bool Pass, string Detail);
