@@ -1,7 +1,6 @@
 using System.Diagnostics;
 using HardFocus.Engine.Backends;
 using HardFocus.Training;
-using ILGPU.Runtime.Cuda;
 
 namespace HardFocus.Bench.GpuCheck;
 
@@ -36,7 +35,7 @@ internal static class TrainingThroughput
                     output.WriteLine($"hardfocus {preset.Model} batch={batch} seq={preset.SeqLen} steps={steps} tokens_per_s={tokensPerSecond:0}");
                     break;
                 }
-                catch (CudaException e) when (e.Error == nameof(CudaError.CUDA_ERROR_OUT_OF_MEMORY) && batch > 1)
+                catch (DeviceOutOfMemoryException) when (batch > 1)
                 {
                     output.WriteLine($"{preset.Model}: out of device memory at batch {batch}; retrying at {batch / 2}");
                     backend.TrimPool();

@@ -18,6 +18,8 @@ public static class IlgpuDevices
 {
     public const string Cuda = "cuda", OpenCL = "opencl", Cpu = "ilgpu-cpu";
 
+    static IlgpuDevices() => IlgpuDriverLibraries.Register();
+
     /// <summary>Every CUDA device, every OpenCL device ILGPU accepts (OpenCL 2.0+ with generic address space), and the
     /// CPU emulator.</summary>
     public static IReadOnlyList<IlgpuDeviceInfo> List()
