@@ -34,6 +34,7 @@ public sealed partial class IlgpuBackend : IBackend
         // CPU emulator allows only 16.
         int maxGroup = Math.Min(256, accelerator.MaxNumThreadsPerGroup);
         _groupSize = 1 << (31 - int.LeadingZeroCount(maxGroup));
+        // The GEMM kernel's square groups: 16 x 16 threads on a GPU, 4 x 4 on the emulator.
         _gemmSide = 1 << ((31 - int.LeadingZeroCount(maxGroup)) / 2);
         // Grid-stride kernels launch only as many groups as the device keeps resident at once.
         _strideGroups = Math.Max(1, accelerator.NumMultiprocessors * accelerator.MaxNumThreadsPerMultiprocessor / _groupSize);
