@@ -4,7 +4,10 @@ using Floats = ILGPU.ArrayView<float>;
 
 namespace HardFocus.Engine.Backends.Ilgpu;
 
-// Register-blocked GEMM: a group of side x side threads computes a tile x tile block of C, tile = 8 side. Each thread
+// Gemm goes to cuBLAS when the backend holds it (CUDA), else to the register-blocked kernel below (OpenCL, the CPU
+// emulator, CUDA without a loadable cuBLAS).
+//
+// The kernel: a group of side x side threads computes a tile x tile block of C, tile = 8 side. Each thread
 // keeps an 8 x 8 block of accumulators in registers: rows ty + r side and columns tx + q side, so neighbouring threads
 // read neighbouring shared-memory words and write neighbouring columns of C. K is walked in slices depth = side / 2
 // deep; at that depth a slice of op(A) (tile x depth) and one of op(B) (depth x tile) hold 4 side^2 elements each,
@@ -32,6 +35,11 @@ public sealed partial class IlgpuBackend
         float beta, DeviceBuffer<float> c, long strideC, int batch)
     {
         if (m == 0 || n == 0 || batch == 0) return;
+        if (_cuBlas is not null)
+        {
+            _cuBlas.Gemm(transA, transB, m, n, k, alpha, V(a), strideA, V(b), strideB, beta, V(c), strideC, batch);
+            return;
+        }
         var tile = new GemmTile(_gemmSide);
         var config = new KernelConfig(new Index3D((n + tile.Size - 1) / tile.Size, (m + tile.Size - 1) / tile.Size, batch),
             new Index3D(tile.Side, tile.Side, 1), SharedMemoryConfig.RequestDynamic<float>(4 * tile.SliceFloats));
