@@ -2,6 +2,7 @@ using HardFocus.Engine;
 using HardFocus.Engine.Backends;
 using HardFocus.Engine.Backends.Cpu;
 using HardFocus.Engine.Backends.Ilgpu;
+using HardFocus.Training.Cli;
 using ILGPU;
 using ILGPU.Runtime.CPU;
 using ILGPU.Runtime.Cuda;
@@ -101,6 +102,8 @@ public sealed class IlgpuGemmTests(IlgpuFixture fixture) : IDisposable
         var accelerator = context.GetCPUDevice(0).CreateAccelerator(context);
         var e = Assert.Throws<ArgumentException>(() => { _ = new IlgpuBackend(accelerator, options: new IlgpuBackendOptions { Tf32 = true }); });
         Assert.Contains("TF32 needs a CUDA device", e.Message);
+        Assert.Equal("--tf32 needs a CUDA device, but --device cpu is not one.",
+            Assert.Throws<UserError>(() => Devices.Resolve("cpu", tf32: true)).Message);
     }
 
     // ---- the cuBLAS mapping ------------------------------------------------------------------------------------------
