@@ -3,7 +3,7 @@ using HardFocus.Engine.Backends.Ilgpu;
 namespace HardFocus.Bench.GpuCheck;
 
 /// <summary>
-/// `HardFocus.Bench gpu-check`: kernel parity against the CPU backend, then training throughput, on one ILGPU device.
+/// `HardFocus.Bench gpu-check`: kernel parity against the CPU backend, then training and GEMM throughput, on one ILGPU device.
 /// Meant to be published self-contained and carried to a GPU machine that has no .NET SDK (bench/gpu-check.sh).
 /// Exit codes: 0 all good, 1 a kernel failed parity, 2 bad arguments or no such device, 3 a preset failed to train.
 /// </summary>
@@ -59,6 +59,7 @@ internal static class GpuCheckCommand
             bool parity = KernelParity.Run(backend, quick, Console.Out);
             backend.TrimPool();
             bool trained = TrainingThroughput.Run(backend, quick, steps ?? (quick ? 2 : 10), Console.Out);
+            GemmThroughput.Run(device, Console.Out);
             return !parity ? 1 : !trained ? 3 : 0;
         }
     }
