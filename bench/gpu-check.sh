@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The GPU check, for a machine with an NVIDIA GPU and possibly no .NET SDK:
 #   1. nvidia-smi's view of the GPU, if nvidia-smi is there;
-#   2. HardFocus.Bench gpu-check --device cuda: every kernel against the CPU backend, then training tokens/s;
+#   2. HardFocus.Bench gpu-check --device cuda: every kernel against the CPU backend, then training tokens/s and GEMM TFLOP/s;
 #   3. if PyTorch imports: bench/torch_gpt.py on the same presets, and hardfocus/torch tokens/s per preset.
 # Needs the self-contained binary from bench/publish-gpu-check.sh (.publish/gpu-check/HardFocus.Bench; override with
 # HARDFOCUS_BENCH=path). Usage: bench/gpu-check.sh [LOG]; everything is also written to LOG (default ./gpu-check.log).

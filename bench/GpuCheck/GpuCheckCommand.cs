@@ -3,8 +3,8 @@ using HardFocus.Engine.Backends.Ilgpu;
 namespace HardFocus.Bench.GpuCheck;
 
 /// <summary>
-/// `HardFocus.Bench gpu-check`: kernel parity against the CPU backend, then training throughput, on one ILGPU device;
-/// then the kernel table on every OpenCL device present, or the reason ILGPU refuses it.
+/// `HardFocus.Bench gpu-check`: kernel parity against the CPU backend, then training and GEMM throughput, on one ILGPU
+/// device; then the kernel table on every OpenCL device present, or the reason ILGPU refuses it.
 /// Meant to be published self-contained and carried to a GPU machine that has no .NET SDK (bench/gpu-check.sh).
 /// Exit codes: 0 all good, 1 a kernel failed parity, 2 bad arguments or no such device, 3 a preset failed to train.
 /// </summary>
@@ -60,6 +60,7 @@ internal static class GpuCheckCommand
             bool parity = KernelParityReport.Run(backend, quick, Console.Out);
             backend.TrimPool();
             bool trained = TrainingThroughput.Run(backend, quick, steps ?? (quick ? 2 : 10), Console.Out);
+            GemmThroughput.Run(device, Console.Out);
             // The same table on any OpenCL device beside the one checked, or the reason ILGPU will not use it.
             if (device != IlgpuDevices.OpenCL) parity &= OpenClCheck.Run(quick, Console.Out);
             return !parity ? 1 : !trained ? 3 : 0;

@@ -41,10 +41,11 @@ public static class EvalCommand
         };
         var json = new Option<bool>("--json") { Description = "Print one JSON object as the last line." };
         var device = new Option<string>("--device") { Description = $"Where to run: {string.Join(", ", Devices.Names)}.", DefaultValueFactory = _ => "auto" };
+        var tf32 = Devices.Tf32Option();
         var command = new Command("eval", "Perplexity, per-sample loss spread and multiple-choice accuracy of a trained model.")
         {
             checkpoint, corpus, encodingErrors, split, maxSequences, quantiles, histogram, cloze, clozeContext, clozeLength, clozeChoices, seed, writeItems, choices, json,
-            device,
+            device, tf32,
         };
         command.SetAction(parse =>
         {
@@ -63,7 +64,7 @@ public static class EvalCommand
             Require(parse.GetResult(encodingErrors) is not { Implicit: false } || parse.GetValue(corpus) != null,
                 "--encoding-errors applies to --corpus; the run's own data is read as it was in training.");
 
-            using var ckpt = Checkpoint.Load(parse.GetValue(checkpoint)!, Devices.Resolve(parse.GetValue(device)!));
+            using var ckpt = Checkpoint.Load(parse.GetValue(checkpoint)!, Devices.Resolve(parse.GetValue(device)!, tf32: parse.GetValue(tf32)));
             var options = ckpt.Options ?? new TrainOptions { Tokenizer = ckpt.Tokenizer.Name, SeqLen = Math.Min(128, ckpt.Model.Config.ContextLength) };
             var report = new EvalReport();
             if (choicesPath != null)

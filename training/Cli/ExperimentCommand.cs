@@ -24,6 +24,7 @@ public static class ExperimentCommand
         };
         var seeds = new Option<int>(Seeds.Option) { Description = Seeds.Describe("Seeds per method; intervals need at least 2, the verdict 3 or more."), DefaultValueFactory = _ => 3 };
         var device = new Option<string>("--device") { Description = $"Where to run: {string.Join(", ", Devices.Names)}.", DefaultValueFactory = _ => "auto" };
+        var tf32 = Devices.Tf32Option();
         var scale = new Option<double>(StepsScale.Option) { Description = StepsScale.Describe("Multiply every step count (base pretraining and each arm) by this."), DefaultValueFactory = _ => 1.0 };
         var corpus = new Option<string?>("--corpus") { Description = "Corpus A for continual: a .txt file, a folder of .txt files, .jsonl with a \"text\" field, or builtin:NAME. Default: builtin:moby-dick." };
         var ood = new Option<string[]>("--ood") { Description = "Out-of-domain corpora scored after continual training (same forms as --corpus; repeat the option). Default: builtin:sotu and builtin:fortunes.", AllowMultipleArgumentsPerToken = true };
@@ -31,19 +32,19 @@ public static class ExperimentCommand
         var model = new Option<string>("--model") { Description = "Model family: gpt2 (the presets' GPT shapes) or llama (the same widths, depths and heads as LLaMA decoders).", DefaultValueFactory = _ => "gpt2" };
         var command = new Command("experiment", "Compare the reweighting methods across seeds: train every arm, evaluate, write results.md, results.csv, summary.json and plots.")
         {
-            preset, seeds, device, scale, corpus, ood, output, model,
+            preset, seeds, device, tf32, scale, corpus, ood, output, model,
         };
         command.SetAction(parse =>
         {
             using var ctrlC = new CtrlC("stopping after the current arm's step to save its checkpoint");
             return Run(parse.GetValue(preset)!, parse.GetValue(seeds), parse.GetValue(device)!, parse.GetValue(scale),
-                parse.GetValue(corpus), parse.GetValue(ood), parse.GetValue(output)!, new ConsoleExperimentProgress(), ctrlC.Token, parse.GetValue(model)!);
+                parse.GetValue(corpus), parse.GetValue(ood), parse.GetValue(output)!, new ConsoleExperimentProgress(), ctrlC.Token, parse.GetValue(model)!, parse.GetValue(tf32));
         });
         return command;
     }
 
     public static int Run(string presetName, int seeds, string device, double stepsScale, string? corpus, string[]? outOfDomain,
-        string output, IExperimentProgress progress, CancellationToken stop = default, string family = "gpt2")
+        string output, IExperimentProgress progress, CancellationToken stop = default, string family = "gpt2", bool tf32 = false)
     {
         Seeds.Check(seeds);
         StepsScale.Check(stepsScale);
@@ -65,7 +66,7 @@ public static class ExperimentCommand
 
         using var held = RunLock.Acquire(root); // one experiment process per folder: two would train the same arms
 
-        var backend = Devices.Resolve(device);
+        var backend = Devices.Resolve(device, tf32: tf32);
         var clock = Stopwatch.StartNew();
         var plan = ExperimentPlan.Build(preset, seeds, root);
         Console.WriteLine($"experiment {presetName}: {plan.Arms.Count} arms ({seeds} seed(s)) on {backend.Name} in {root}");

@@ -18,7 +18,8 @@ public static class GenerateCommand
         var topK = new Option<int>(TopK.Option) { Description = TopK.Describe("Sample among the k most likely tokens (0 = all)."), DefaultValueFactory = _ => 40 };
         var seed = new Option<ulong>("--seed") { Description = "Sampling seed.", DefaultValueFactory = _ => 1UL };
         var device = new Option<string>("--device") { Description = $"Where to run: {string.Join(", ", Devices.Names)}.", DefaultValueFactory = _ => "auto" };
-        var command = new Command("generate", "Continue a prompt with a trained model.") { checkpoint, prompt, tokens, temperature, topK, seed, device };
+        var tf32 = Devices.Tf32Option();
+        var command = new Command("generate", "Continue a prompt with a trained model.") { checkpoint, prompt, tokens, temperature, topK, seed, device, tf32 };
         command.SetAction(parse =>
         {
             int max = parse.GetValue(tokens);
@@ -27,7 +28,7 @@ public static class GenerateCommand
             MaxTokens.Check(max);
             Temperature.Check(t);
             TopK.Check(k);
-            using var ckpt = Checkpoint.Load(parse.GetValue(checkpoint)!, Devices.Resolve(parse.GetValue(device)!));
+            using var ckpt = Checkpoint.Load(parse.GetValue(checkpoint)!, Devices.Resolve(parse.GetValue(device)!, tf32: parse.GetValue(tf32)));
             string text = parse.GetValue(prompt)!;
             Console.Write(text);
             Console.Out.Flush();

@@ -61,6 +61,7 @@ public static class TrainCommand
         var clip = Opt("--clip-norm", "Clip the global gradient norm to this value (0 = off).", Defaults.ClipNorm);
         var dropout = Opt("--dropout", "Dropout probability while training (0 = off, GPT-2 used 0.1).", Defaults.Dropout);
         var device = Opt("--device", $"Where to run: {string.Join(", ", Devices.Names)}. Data-parallel ranks each take the GPU of their rank on the machine.", "auto");
+        var tf32 = Devices.Tf32Option();
         var distributed = Choice("--distributed", "auto: train data-parallel over the ranks when started by mpiexec (MPICH family), else alone; " +
             "on: refuse to run without mpiexec; off: train alone even under mpiexec. --batch-size is per rank.", DistributedMode.Auto);
         var seed = Opt("--seed", "Seed for initialisation, shuffling and dropout.", Defaults.Seed);
@@ -81,7 +82,7 @@ public static class TrainCommand
         var command = new Command("train", "Train a GPT decoder with per-sample losses and hard-sample reweighting.")
         {
             corpus, instruct, encodingErrors, template, model, init, tokenizer, reweight, lambda, frac, portion, alpha, trim, patience, poolMode, steps,
-            batch, seqLen, lr, schedule, warmup, optimizer, weightDecay, clip, dropout, device, distributed, seed, output, overwrite, resume, evalEvery,
+            batch, seqLen, lr, schedule, warmup, optimizer, weightDecay, clip, dropout, device, tf32, distributed, seed, output, overwrite, resume, evalEvery,
             saveEvery, maxBadSteps, evalBatches, valFraction, padding,
         };
         command.SetAction(parse =>
@@ -103,7 +104,7 @@ public static class TrainCommand
             };
             return MpiLaunch.Run(Pick<DistributedMode>(parse, distributed), world =>
             {
-                var run = new TrainRun(Devices.Resolve(parse.GetValue(device)!, gpuIndex: world.LocalRank), parse.GetValue(output), parse.GetValue(resume),
+                var run = new TrainRun(Devices.Resolve(parse.GetValue(device)!, world.LocalRank, parse.GetValue(tf32)), parse.GetValue(output), parse.GetValue(resume),
                     parse.GetValue(init), parse.GetValue(steps), parse.GetValue(overwrite), parse.GetValue(maxBadSteps), world);
                 // Rank 0 speaks for the job; the others would only repeat it.
                 bool speaks = world.Rank == 0;

@@ -2,6 +2,7 @@ using System.Runtime.CompilerServices;
 using ILGPU;
 using ILGPU.Algorithms;
 using ILGPU.Runtime;
+using ILGPU.Runtime.Cuda;
 
 namespace HardFocus.Engine.Backends.Ilgpu;
 
@@ -10,7 +11,7 @@ namespace HardFocus.Engine.Backends.Ilgpu;
 /// methods in the partial files beside this one, one family per file; each is compiled once, on first use, and the
 /// launcher cached. All launches go to the accelerator's default stream, so they run in issue order and a pooled
 /// buffer can be handed out again as soon as it is recycled. Only host transfers (and trimming the pool) wait for the
-/// device; no kernel call reads anything back.
+/// device; no kernel call reads anything back. On CUDA, Gemm goes through cuBLAS on that same stream.
 /// </summary>
 public sealed partial class IlgpuBackend : IBackend
 {
@@ -20,21 +21,33 @@ public sealed partial class IlgpuBackend : IBackend
     private readonly AcceleratorStream _stream;
     private readonly BufferPool _pool = new();
     private readonly int _groupSize, _strideGroups, _gemmSide;
+    private readonly CuBlasGemm? _cuBlas;
     private bool _disposed;
 
     /// <summary>Takes ownership of <paramref name="accelerator"/> (and, unless told otherwise, of its context): both are
-    /// disposed with the backend. The context must have been built with <c>EnableAlgorithms()</c> (kernels use XMath).</summary>
-    public IlgpuBackend(Accelerator accelerator, bool ownsContext = true)
+    /// disposed with the backend. The context must have been built with <c>EnableAlgorithms()</c> (kernels use XMath).
+    /// Throws <see cref="ArgumentException"/> when <paramref name="options"/> asks for TF32 on a device that is not CUDA.</summary>
+    public IlgpuBackend(Accelerator accelerator, bool ownsContext = true, IlgpuBackendOptions? options = null)
     {
         _accelerator = accelerator;
         _context = accelerator.Context;
         _ownsContext = ownsContext;
         _stream = accelerator.DefaultStream;
         Name = IlgpuDevices.Describe(accelerator);
+        options ??= new IlgpuBackendOptions();
+        if (options.Tf32 && accelerator is not CudaAccelerator)
+        {
+            DisposeDevice();
+            throw new ArgumentException($"TF32 needs a CUDA device; {Name} is not one.", nameof(options));
+        }
+        if (options.CuBlas && accelerator is CudaAccelerator cuda)
+            _cuBlas = CuBlasGemm.TryCreate(cuda, (CudaStream)_stream, options.Tf32);
+        Tf32 = options.Tf32 && _cuBlas is not null;
         // Power-of-two groups keep the shared-memory tree reductions simple; 256 suits row kernels on GPUs, and the
         // CPU emulator allows only 16.
         int maxGroup = Math.Min(256, accelerator.MaxNumThreadsPerGroup);
         _groupSize = 1 << (31 - int.LeadingZeroCount(maxGroup));
+        // The GEMM kernel's square groups: 16 x 16 threads on a GPU, 4 x 4 on the emulator.
         _gemmSide = 1 << ((31 - int.LeadingZeroCount(maxGroup)) / 2);
         // Grid-stride kernels launch only as many groups as the device keeps resident at once.
         _strideGroups = Math.Max(1, accelerator.NumMultiprocessors * accelerator.MaxNumThreadsPerMultiprocessor / _groupSize);
@@ -42,9 +55,14 @@ public sealed partial class IlgpuBackend : IBackend
 
     /// <summary>A backend on device <paramref name="index"/> of <paramref name="kind"/>: "cuda", "opencl" or "ilgpu-cpu" (the
     /// emulator, for tests). Throws <see cref="InvalidOperationException"/> when no such device is present.</summary>
-    public static IlgpuBackend Create(string kind, int index = 0) => new(IlgpuDevices.CreateAccelerator(kind, index));
+    public static IlgpuBackend Create(string kind, int index = 0, IlgpuBackendOptions? options = null) =>
+        new(IlgpuDevices.CreateAccelerator(kind, index), options: options);
 
     public string Name { get; }
+    /// <summary>Whether Gemm runs through cuBLAS (a CUDA device whose cuBLAS loaded, unless the options declined it).</summary>
+    public bool UsesCuBlas => _cuBlas is not null;
+    /// <summary>Whether cuBLAS multiplies fp32 matrices on TF32 tensor cores.</summary>
+    public bool Tf32 { get; }
     public BufferPoolStats PoolStats => _pool.Stats;
 
     // ---- memory ---------------------------------------------------------------------------------------------------
@@ -93,6 +111,12 @@ public sealed partial class IlgpuBackend : IBackend
         if (_disposed) return;
         TrimPool();
         _disposed = true;
+        _cuBlas?.Dispose();
+        DisposeDevice();
+    }
+
+    private void DisposeDevice()
+    {
         _accelerator.Dispose();
         if (_ownsContext) _context.Dispose();
     }
