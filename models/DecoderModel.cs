@@ -21,7 +21,26 @@ public abstract class DecoderModel(IBackend backend) : Module
     public ulong DropoutSeed { get; set; }
 
     /// <summary>ids [batch, seq] to logits [batch, seq, vocab].</summary>
-    public abstract Tensor Forward(IndexTensor ids);
+    public Tensor Forward(IndexTensor ids)
+    {
+        if (ids.Shape.Rank != 2) throw new ArgumentException($"Decoder input must be [batch, seq] token ids, got {ids.Shape}.");
+        if (ids.Shape[1] > Config.ContextLength) throw new ArgumentException($"Sequence length {ids.Shape[1]} exceeds the model's context of {Config.ContextLength}.");
+        return Head(Trunk(ids, 0, CausalAttention));
+    }
+
+    /// <summary>Attention of layer <paramref name="layer"/>: q [batch, heads, seq, headDim] and k, v [batch, kvHeads, seq,
+    /// headDim] to [batch, heads, seq, headDim], as <see cref="Ops.CausalAttention"/> computes it.</summary>
+    protected delegate Tensor LayerAttention(int layer, Tensor q, Tensor k, Tensor v);
+
+    private static Tensor CausalAttention(int layer, Tensor q, Tensor k, Tensor v) => Ops.CausalAttention(q, k, v);
+
+    /// <summary>The residual stream [batch, seq, width] after the last block for ids [batch, seq] at positions
+    /// <paramref name="start"/> onwards (checked already to lie within the context), each layer attending through
+    /// <paramref name="attention"/>.</summary>
+    protected abstract Tensor Trunk(IndexTensor ids, int start, LayerAttention attention);
+
+    /// <summary>The final norm and the LM head: hidden [..., width] to logits [..., vocab].</summary>
+    protected abstract Tensor Head(Tensor hidden);
 
     /// <summary>A checkpoint's tensors (this project's names or Hugging Face's) in this model's names and layouts, ready for
     /// <see cref="Module.LoadStateDict"/>; a tensor of the wrong shape is one error naming it.</summary>
