@@ -49,6 +49,7 @@ public sealed class GptModel : DecoderModel
 
     protected override Tensor Head(Tensor hidden) => Ops.Linear(FinalNorm.Forward(hidden), TokenEmbedding.Weight);
 
+    protected override (int Layers, int KvHeads, int HeadDim) CacheShape => (GptConfig.Layers, GptConfig.Heads, GptConfig.HeadDim);
 
     /// <summary>Our own names as they are, or Hugging Face's GPT-2 layout converted (see <see cref="HuggingFaceGpt2"/>).</summary>
     public override Dictionary<string, (int[] Shape, float[] Data)> FromCheckpoint(IReadOnlyDictionary<string, (int[] Shape, float[] Data)> tensors) =>

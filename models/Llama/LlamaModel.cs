@@ -51,6 +51,7 @@ public sealed class LlamaModel : DecoderModel
 
     protected override Tensor Head(Tensor hidden) => Ops.Linear(_finalNorm.Forward(hidden), _lmHead?.Weight ?? _embedding.Weight);
 
+    protected override (int Layers, int KvHeads, int HeadDim) CacheShape => (LlamaConfig.Layers, LlamaConfig.KvHeads, LlamaConfig.HeadDim);
 
     /// <summary>cos and sin [seq, headDim / 2] of positions start..start+seq-1, owned by the current scope.</summary>
     private (Tensor Cos, Tensor Sin) Rotary(int start, int seq)
