@@ -78,20 +78,21 @@ public sealed class GenerationTests(IlgpuFixture ilgpu)
     }
 
     [Theory]
-    [InlineData("gpt")]
-    [InlineData("llama")]
-    public void Generate_Greedy_MatchesFullRecomputation_WhileTheWindowSlides(string family)
+    [InlineData("gpt", 6)]
+    [InlineData("llama", 6)]
+    [InlineData("llama", Context + 4)]
+    public void Generate_Greedy_MatchesFullRecomputation_WhileTheWindowSlides(string family, int promptLength)
     {
         using var model = Model(family, "cpu");
-        var prompt = new[] { 7, 3, 30, 12, 8, 21 };
+        var prompt = Enumerable.Range(0, promptLength).Select(i => 1 + i * 7 % (Vocab - 1)).ToArray();
         const int maxTokens = 3 * Context;
         string text = Generator.Generate(model, new NumberTokenizer(), string.Join(' ', prompt), maxTokens, temperature: 0f, topK: 0, seed: 1);
         var generated = text.Split(' ', StringSplitOptions.RemoveEmptyEntries).Select(int.Parse).ToList();
 
-        // The documented policy, recomputed in full: the window holds the newest tokens; one that does not fit drops
-        // the older half and the newer half starts over at position 0.
+        // The documented policy, recomputed in full: the window holds the newest tokens (a long prompt's last ones); one
+        // that does not fit drops the older half and the newer half starts over at position 0.
         using var noGrad = GradMode.NoGrad();
-        var window = prompt.ToList();
+        var window = prompt.TakeLast(Context).ToList();
         var expected = new List<int>();
         for (int n = 0; n < maxTokens; n++)
         {
