@@ -23,4 +23,21 @@ public static partial class Ops
         });
         return y;
     }
+
+    /// <summary>
+    /// table[at[i], :] += rows[i, :] in place, for state kept outside the graph across passes (a decoder's key/value
+    /// cache): rows [..., dim] give at.Length rows for table [count, dim]. Rows of the table that hold zeros are thereby
+    /// written exactly. An in-place change is invisible to autograd, so nothing is recorded and tensors that take part
+    /// in a graph are refused.
+    /// </summary>
+    public static void AccumulateRows(Tensor table, IndexTensor at, Tensor rows)
+    {
+        var backend = BackendOf(table, rows);
+        if (!ReferenceEquals(at.Backend, backend)) throw new ArgumentException("AccumulateRows: the row indices live on another backend.");
+        if (table.Rank != 2 || rows.Shape.Last != table.Shape[1] || rows.Shape.Rows != at.Length)
+            throw new ArgumentException($"AccumulateRows: {at.Length} rows of table {table.Shape} cannot take {rows.Shape}.");
+        if (table.RequiresGrad || rows.RequiresGrad)
+            throw new InvalidOperationException("AccumulateRows writes in place, which autograd cannot follow: run it under GradMode.NoGrad().");
+        backend.EmbeddingScatterAccumulate(rows.Buffer, at.Buffer, table.Buffer, at.Length, table.Shape[1]);
+    }
 }

@@ -26,7 +26,7 @@ public sealed class GptModel : DecoderModel
         PositionEmbedding = RegisterModule("wpe", new Embedding(config.ContextLength, config.Width, rng, std, backend));
         _blocks = new Block[config.Layers];
         for (int i = 0; i < config.Layers; i++)
-            _blocks[i] = RegisterModule($"h.{i}", new Block(config, rng, std, residualStd, backend));
+            _blocks[i] = RegisterModule($"h.{i}", new Block(i, config, rng, std, residualStd, backend));
         FinalNorm = RegisterModule("ln_f", new LayerNorm(config.Width, backend, config.LayerNormEpsilon));
     }
 
@@ -36,19 +36,20 @@ public sealed class GptModel : DecoderModel
     public Embedding PositionEmbedding { get; }
     public LayerNorm FinalNorm { get; }
 
-    public override Tensor Forward(IndexTensor ids)
+    protected override Tensor Trunk(IndexTensor ids, int start, LayerAttention attention)
     {
-        if (ids.Shape.Rank != 2) throw new ArgumentException($"GPT input must be [batch, seq] token ids, got {ids.Shape}.");
         int seq = ids.Shape[1];
-        if (seq > GptConfig.ContextLength) throw new ArgumentException($"Sequence length {seq} exceeds the model's context of {GptConfig.ContextLength}.");
-        var positions = IndexTensor.FromArray(Enumerable.Range(0, seq).ToArray(), new Shape(seq), Backend);
+        var positions = IndexTensor.FromArray(Enumerable.Range(start, seq).ToArray(), new Shape(seq), Backend);
         var x = TokenEmbedding.Forward(ids) + PositionEmbedding.Forward(positions);
         var dropout = new DropoutSource(Training ? GptConfig.Dropout : 0f, DropoutSeed);
         x = dropout.Apply(x);
-        foreach (var block in _blocks) x = block.Forward(x, dropout);
-        x = FinalNorm.Forward(x);
-        return Ops.Linear(x, TokenEmbedding.Weight);
+        foreach (var block in _blocks) x = block.Forward(x, dropout, attention);
+        return x;
     }
+
+    protected override Tensor Head(Tensor hidden) => Ops.Linear(FinalNorm.Forward(hidden), TokenEmbedding.Weight);
+
+    protected override (int Layers, int KvHeads, int HeadDim) CacheShape => (GptConfig.Layers, GptConfig.Heads, GptConfig.HeadDim);
 
     /// <summary>Our own names as they are, or Hugging Face's GPT-2 layout converted (see <see cref="HuggingFaceGpt2"/>).</summary>
     public override Dictionary<string, (int[] Shape, float[] Data)> FromCheckpoint(IReadOnlyDictionary<string, (int[] Shape, float[] Data)> tensors) =>
@@ -62,10 +63,11 @@ public sealed class GptModel : DecoderModel
     {
         private readonly LayerNorm _ln1, _ln2;
         private readonly Linear _q, _k, _v, _attnProj, _fc, _mlpProj;
-        private readonly int _heads;
+        private readonly int _index, _heads;
 
-        public Block(GptConfig c, Rng rng, float std, float residualStd, IBackend backend)
+        public Block(int index, GptConfig c, Rng rng, float std, float residualStd, IBackend backend)
         {
+            _index = index;
             _heads = c.Heads;
             _ln1 = RegisterModule("ln_1", new LayerNorm(c.Width, backend, c.LayerNormEpsilon));
             _q = RegisterModule("attn.q_proj", new Linear(c.Width, c.Width, rng, std, backend));
@@ -77,10 +79,10 @@ public sealed class GptModel : DecoderModel
             _mlpProj = RegisterModule("mlp.c_proj", new Linear(4 * c.Width, c.Width, rng, residualStd, backend));
         }
 
-        public Tensor Forward(Tensor x, DropoutSource dropout)
+        public Tensor Forward(Tensor x, DropoutSource dropout, LayerAttention attention)
         {
             var h = _ln1.Forward(x);
-            var attended = Ops.CausalAttention(
+            var attended = attention(_index,
                 Ops.SplitHeads(_q.Forward(h), _heads),
                 Ops.SplitHeads(_k.Forward(h), _heads),
                 Ops.SplitHeads(_v.Forward(h), _heads));

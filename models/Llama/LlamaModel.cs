@@ -31,7 +31,7 @@ public sealed class LlamaModel : DecoderModel
         _embedding = RegisterModule("model.embed_tokens", new Embedding(config.VocabSize, config.Width, rng, std, backend));
         _blocks = new Block[config.Layers];
         for (int i = 0; i < config.Layers; i++)
-            _blocks[i] = RegisterModule($"model.layers.{i}", new Block(config, rng, std, residualStd, backend));
+            _blocks[i] = RegisterModule($"model.layers.{i}", new Block(i, config, rng, std, residualStd, backend));
         _finalNorm = RegisterModule("model.norm", new RmsNorm(config.Width, config.RmsNormEpsilon, backend));
         if (!config.TieWordEmbeddings)
             _lmHead = RegisterModule("lm_head", new Linear(config.Width, config.VocabSize, rng, std, backend, bias: false));
@@ -41,25 +41,26 @@ public sealed class LlamaModel : DecoderModel
     public LlamaConfig LlamaConfig { get; }
     public override IDecoderConfig Config => LlamaConfig;
 
-    public override Tensor Forward(IndexTensor ids)
+    protected override Tensor Trunk(IndexTensor ids, int start, LayerAttention attention)
     {
-        if (ids.Shape.Rank != 2) throw new ArgumentException($"LLaMA input must be [batch, seq] token ids, got {ids.Shape}.");
-        int seq = ids.Shape[1];
-        if (seq > LlamaConfig.ContextLength) throw new ArgumentException($"Sequence length {seq} exceeds the model's context of {LlamaConfig.ContextLength}.");
-        var (cos, sin) = Rotary(seq);
+        var (cos, sin) = Rotary(start, ids.Shape[1]);
         var x = _embedding.Forward(ids);
-        foreach (var block in _blocks) x = block.Forward(x, cos, sin);
-        x = _finalNorm.Forward(x);
-        return Ops.Linear(x, _lmHead?.Weight ?? _embedding.Weight);
+        foreach (var block in _blocks) x = block.Forward(x, cos, sin, attention);
+        return x;
     }
 
-    /// <summary>cos and sin [seq, headDim / 2] of positions 0..seq-1, owned by the current scope.</summary>
-    private (Tensor Cos, Tensor Sin) Rotary(int seq)
+    protected override Tensor Head(Tensor hidden) => Ops.Linear(_finalNorm.Forward(hidden), _lmHead?.Weight ?? _embedding.Weight);
+
+    protected override (int Layers, int KvHeads, int HeadDim) CacheShape => (LlamaConfig.Layers, LlamaConfig.KvHeads, LlamaConfig.HeadDim);
+
+    /// <summary>cos and sin [seq, headDim / 2] of positions start..start+seq-1, owned by the current scope.</summary>
+    private (Tensor Cos, Tensor Sin) Rotary(int start, int seq)
     {
-        int count = seq * (LlamaConfig.HeadDim / 2);
-        var shape = new Shape(seq, LlamaConfig.HeadDim / 2);
+        int half = LlamaConfig.HeadDim / 2;
+        var shape = new Shape(seq, half);
         var (cos, sin) = _rotary.Value;
-        return (Tensor.FromArray(cos.AsSpan(0, count), shape, Backend), Tensor.FromArray(sin.AsSpan(0, count), shape, Backend));
+        return (Tensor.FromArray(cos.AsSpan(start * half, seq * half), shape, Backend),
+            Tensor.FromArray(sin.AsSpan(start * half, seq * half), shape, Backend));
     }
 
     /// <summary>Hugging Face's names are ours. Files may also hold what is not a parameter: the rotary inverse frequencies of
@@ -75,10 +76,11 @@ public sealed class LlamaModel : DecoderModel
     {
         private readonly RmsNorm _attentionNorm, _mlpNorm;
         private readonly Linear _q, _k, _v, _o, _gate, _up, _down;
-        private readonly int _heads, _kvHeads;
+        private readonly int _index, _heads, _kvHeads;
 
-        public Block(LlamaConfig c, Rng rng, float std, float residualStd, IBackend backend)
+        public Block(int index, LlamaConfig c, Rng rng, float std, float residualStd, IBackend backend)
         {
+            _index = index;
             _heads = c.Heads;
             _kvHeads = c.KvHeads;
             int kvWidth = c.KvHeads * c.HeadDim;
@@ -93,10 +95,10 @@ public sealed class LlamaModel : DecoderModel
             _down = RegisterModule("mlp.down_proj", new Linear(c.MlpWidth, c.Width, rng, residualStd, backend, bias: false));
         }
 
-        public Tensor Forward(Tensor x, Tensor cos, Tensor sin)
+        public Tensor Forward(Tensor x, Tensor cos, Tensor sin, LayerAttention attention)
         {
             var h = _attentionNorm.Forward(x);
-            var attended = Ops.CausalAttention(
+            var attended = attention(_index,
                 Ops.Rope(Ops.SplitHeads(_q.Forward(h), _heads), cos, sin),
                 Ops.Rope(Ops.SplitHeads(_k.Forward(h), _kvHeads), cos, sin),
                 Ops.SplitHeads(_v.Forward(h), _kvHeads));

@@ -4,7 +4,8 @@ namespace HardFocus.Training.Cli;
 
 public static class GenerateCommand
 {
-    // Generation reruns the model over its whole window for every token, so the token count is what bounds the time.
+    // Each token costs one cached position, and every half window past the model's context one pass over half a window,
+    // so the token count is what bounds the time.
     private static readonly OptionBound MaxTokens = OptionBound.Integer("--max-tokens", 1, 16_384);
     private static readonly OptionBound Temperature = OptionBound.Real("--temperature", 0, 100);
     private static readonly OptionBound TopK = OptionBound.Integer("--top-k", 0, 1_000_000);

@@ -5,7 +5,8 @@ using HardFocus.Training.Text;
 
 namespace HardFocus.Training.Cli;
 
-/// <summary>Autoregressive sampling with temperature and top-k, cropping the context to the model's window.</summary>
+/// <summary>Autoregressive sampling with temperature and top-k through a key/value cache; past the model's context the
+/// window slides (see <see cref="SlidingContext"/>).</summary>
 public static class Generator
 {
     /// <summary>A character takes at most 4 UTF-8 bytes, so at most 4 byte-level tokens; a piece held back longer is
@@ -31,16 +32,17 @@ public static class Generator
         // has 48,896 spare): only ids the tokenizer can decode are sampled.
         var logits = new float[Math.Min(modelVocab, tokenizer.VocabSize)];
         using (GradMode.NoGrad())
+        // Room for every token this call can read, up to the model's context (past which the window slides).
+        using (var context = new SlidingContext(model, Math.Min(model.Config.ContextLength, promptLength + maxTokens)))
         {
+            var nextLogits = context.Start(tokens);
             for (int n = 0; n < maxTokens; n++)
             {
-                var window = tokens.Skip(Math.Max(0, tokens.Count - model.Config.ContextLength)).ToArray();
-                using var scope = TensorScope.Begin();
-                var all = model.Forward(IndexTensor.FromArray(window, new Shape(1, window.Length), model.Backend)).ToArray();
-                Array.Copy(all, (window.Length - 1) * modelVocab, logits, 0, logits.Length);
-                int next = Sample(logits, temperature, topK, rng);
-                if (next == tokenizer.EndOfText) break;
-                tokens.Add(next);
+                if (n > 0) nextLogits = context.Add(tokens[^1]);
+                Array.Copy(nextLogits, logits, logits.Length);
+                int token = Sample(logits, temperature, topK, rng);
+                if (token == tokenizer.EndOfText) break;
+                tokens.Add(token);
                 if (onText != null)
                 {
                     string piece = tokenizer.Decode(tokens.Skip(shown).ToArray());
