@@ -57,10 +57,42 @@ public sealed partial class IlgpuBackend
         }
     }
 
+    /// <summary>Where a group's query tile (rows of them from i0, at qStart) and key/value tile (keys from j0, at kvStart)
+    /// sit in their heads.</summary>
+    internal readonly record struct TilePair(long QStart, int I0, int Rows, long KvStart, int J0, int Keys);
+
+    /// <summary>P = exp(scale q k - lse) into <paramref name="probs"/> and dS = P (dO v - D) into <paramref name="dScores"/>
+    /// for a tile pair, zero where the key is after the query or either lies past the sequence. With keysAsRows, row r of
+    /// both tiles is key j0 + r and column c query i0 + c (the dK and dV products' left operands); otherwise the other way
+    /// round (dQ's). Ends with each thread writing its own elements: a barrier must come before others read them.</summary>
+    private static void ScoreGradients(Floats q, Floats k, Floats v, Floats dOutput, TilePair at, AttentionArgs s, bool keysAsRows,
+        Floats lse, Floats dots, Floats staging, Floats probs, Floats dScores)
+    {
+        int tile = 4 * Group.DimX, pitch = tile + 1, threads = Group.DimX * Group.DimY;
+        if (keysAsRows)
+        {
+            RowProducts(k, at.KvStart, at.Keys, q, at.QStart, at.Rows, s.HeadDim, s.Scale, s.Depth, staging, probs);
+            RowProducts(v, at.KvStart, at.Keys, dOutput, at.QStart, at.Rows, s.HeadDim, 1f, s.Depth, staging, dScores);
+        }
+        else
+        {
+            RowProducts(q, at.QStart, at.Rows, k, at.KvStart, at.Keys, s.HeadDim, s.Scale, s.Depth, staging, probs);
+            RowProducts(dOutput, at.QStart, at.Rows, v, at.KvStart, at.Keys, s.HeadDim, 1f, s.Depth, staging, dScores);
+        }
+        Group.Barrier();
+        for (int e = Group.IdxY * Group.DimX + Group.IdxX; e < tile * tile; e += threads)
+        {
+            int r = e / tile, c = e % tile, query = keysAsRows ? c : r, key = keysAsRows ? r : c, i = r * pitch + c;
+            float p = query < at.Rows && at.J0 + key <= at.I0 + query ? XMath.Exp(probs[i] - lse[query]) : 0f;
+            probs[i] = p;
+            dScores[i] = p * (dScores[i] - dots[query]);
+        }
+    }
+
     private static void AttentionKeyValueGradKernel(Floats q, Floats k, Floats v, Floats logSumExp, Floats dOutput, Floats rowDots,
         Floats dk, Floats dv, AttentionArgs s)
     {
-        int side = Group.DimX, tile = 4 * side, pitch = tile + 1, t = Group.IdxY * side + Group.IdxX, threads = side * side;
+        int tile = 4 * Group.DimX;
         var shared = SharedMemory.GetDynamic<float>();
         var staging = StagingArea(shared, s.Depth);
         // Transposed tiles: row r is key j0 + r, column c is query i0 + c, so each is the left operand of its product.
@@ -79,17 +111,8 @@ public sealed partial class IlgpuBackend
                 int rows = XMath.Min(tile, s.Seq - i0);
                 long qStart = ((long)head * s.Seq + i0) * s.HeadDim;
                 LoadQueryRows(logSumExp, rowDots, (long)head * s.Seq + i0, rows, lse, dots);
-                RowProducts(k, kvTile, keys, q, qStart, rows, s.HeadDim, s.Scale, s.Depth, staging, probs);
-                RowProducts(v, kvTile, keys, dOutput, qStart, rows, s.HeadDim, 1f, s.Depth, staging, dScores);
-                Group.Barrier();
-                // P = exp(scale q k - lse) where key j0 + r is visible to query i0 + c; dS = P (dP - D).
-                for (int e = t; e < tile * tile; e += threads)
-                {
-                    int r = e / tile, c = e % tile, at = r * pitch + c;
-                    float p = c < rows && j0 + r <= i0 + c ? XMath.Exp(probs[at] - lse[c]) : 0f;
-                    probs[at] = p;
-                    dScores[at] = p * (dScores[at] - dots[c]);
-                }
+                ScoreGradients(q, k, v, dOutput, new TilePair(qStart, i0, rows, kvTile, j0, keys), s, keysAsRows: true, lse, dots,
+                    staging, probs, dScores);
                 dvAcc = AccumulateProduct(dvAcc, probs, dOutput, qStart, rows, s.HeadDim, col0, s.Depth, staging);
                 dkAcc = AccumulateProduct(dkAcc, dScores, q, qStart, rows, s.HeadDim, col0, s.Depth, staging);
             }
@@ -101,7 +124,7 @@ public sealed partial class IlgpuBackend
     private static void AttentionQueryGradKernel(Floats q, Floats k, Floats v, Floats logSumExp, Floats dOutput, Floats rowDots,
         Floats dq, AttentionArgs s)
     {
-        int side = Group.DimX, tile = 4 * side, pitch = tile + 1, t = Group.IdxY * side + Group.IdxX, threads = side * side;
+        int tile = 4 * Group.DimX;
         var shared = SharedMemory.GetDynamic<float>();
         var staging = StagingArea(shared, s.Depth);
         // Row r is query i0 + r, column c is key j0 + c.
@@ -118,15 +141,8 @@ public sealed partial class IlgpuBackend
         {
             int keys = XMath.Min(tile, s.Seq - j0);
             long kvTile = kvStart + (long)j0 * s.HeadDim;
-            RowProducts(q, qStart, rows, k, kvTile, keys, s.HeadDim, s.Scale, s.Depth, staging, probs);
-            RowProducts(dOutput, qStart, rows, v, kvTile, keys, s.HeadDim, 1f, s.Depth, staging, dScores);
-            Group.Barrier();
-            for (int e = t; e < tile * tile; e += threads)
-            {
-                int r = e / tile, c = e % tile, at = r * pitch + c;
-                float p = r < rows && j0 + c <= i0 + r ? XMath.Exp(probs[at] - lse[r]) : 0f;
-                dScores[at] = p * (dScores[at] - dots[r]);
-            }
+            ScoreGradients(q, k, v, dOutput, new TilePair(qStart, i0, rows, kvTile, j0, keys), s, keysAsRows: false, lse, dots,
+                staging, probs, dScores);
             acc = AccumulateProduct(acc, dScores, k, kvTile, keys, s.HeadDim, col0, s.Depth, staging);
         }
         WriteBlock(acc, Quad.Same(s.Scale), dq, qStart, rows, s.HeadDim, col0);
