@@ -3,8 +3,8 @@ using HardFocus.Engine.Backends.Ilgpu;
 namespace HardFocus.Bench.GpuCheck;
 
 /// <summary>
-/// `HardFocus.Bench gpu-check`: kernel parity against the CPU backend, then training and GEMM throughput, on one ILGPU
-/// device; then the kernel table on every OpenCL device present, or the reason ILGPU refuses it.
+/// `HardFocus.Bench gpu-check`: kernel parity against the CPU backend, attention timings, then training and GEMM
+/// throughput, on one ILGPU device; then the kernel table on every OpenCL device present, or the reason ILGPU refuses it.
 /// Meant to be published self-contained and carried to a GPU machine that has no .NET SDK (bench/gpu-check.sh).
 /// Exit codes: 0 all good, 1 a kernel failed parity, 2 bad arguments or no such device, 3 a preset failed to train.
 /// </summary>
@@ -58,6 +58,8 @@ internal static class GpuCheckCommand
         {
             Console.WriteLine($"gpu-check on {backend.Name}{(quick ? " (quick)" : "")}");
             bool parity = KernelParityReport.Run(backend, quick, Console.Out);
+            backend.TrimPool();
+            AttentionTiming.Run(backend, device, Console.Out);
             backend.TrimPool();
             bool trained = TrainingThroughput.Run(backend, quick, steps ?? (quick ? 2 : 10), Console.Out);
             GemmThroughput.Run(device, Console.Out);
