@@ -98,9 +98,7 @@ public sealed unsafe partial class CpuBackend
         P(y)[0] = (float)total;
     }
 
-    // GELU (tanh form) = x * sigmoid(2u) with u = sqrt(2/pi) * (x + 0.044715 x^3), because 0.5 (1 + tanh u) = sigmoid(2u).
-    private const float GeluTwoC = 1.5957691216057308f; // 2 * sqrt(2 / pi)
-    private const float GeluCubic = 0.044715f;
+    // GELU (tanh form) = x * sigmoid(2u), with the constants of GeluConstants.
     private const int GeluChunk = 1024;
 
     public void Gelu(DeviceBuffer<float> x, DeviceBuffer<float> y, int count)
@@ -130,11 +128,11 @@ public sealed unsafe partial class CpuBackend
             {
                 int n = Math.Min(GeluChunk, e - i);
                 GeluSigmoid(new ReadOnlySpan<float>(px + i, n), sig[..n]);
-                // d/dx [x s(2u)] = s + x s (1 - s) 2u', with 2u' = 2c (1 + 3 * 0.044715 x^2).
+                // d/dx [x s(2u)] = s + x s (1 - s) 2u'.
                 for (int j = 0; j < n; j++)
                 {
                     float xv = px[i + j], sv = sig[j];
-                    float du = GeluTwoC * (1f + 3f * GeluCubic * xv * xv);
+                    float du = GeluConstants.TwoSqrtTwoOverPi * (1f + GeluConstants.CubicSlope * xv * xv);
                     pdx[i + j] = pdy[i + j] * (sv + xv * sv * (1f - sv) * du);
                 }
             }
@@ -144,11 +142,11 @@ public sealed unsafe partial class CpuBackend
     /// <summary>sig = sigmoid(2c (x + 0.044715 x^3)), vectorised in three passes over a short chunk.</summary>
     private static void GeluSigmoid(ReadOnlySpan<float> x, Span<float> sig)
     {
-        TensorPrimitives.Multiply(x, x, sig);                      // x^2
-        TensorPrimitives.Multiply(sig, GeluCubic, sig);
-        TensorPrimitives.Add(sig, 1f, sig);                        // 1 + 0.044715 x^2
-        TensorPrimitives.Multiply(sig, x, sig);                    // x + 0.044715 x^3
-        TensorPrimitives.Multiply(sig, GeluTwoC, sig);             // 2u
+        TensorPrimitives.Multiply(x, x, sig);                                  // x^2
+        TensorPrimitives.Multiply(sig, GeluConstants.Cubic, sig);
+        TensorPrimitives.Add(sig, 1f, sig);                                    // 1 + 0.044715 x^2
+        TensorPrimitives.Multiply(sig, x, sig);                                // x + 0.044715 x^3
+        TensorPrimitives.Multiply(sig, GeluConstants.TwoSqrtTwoOverPi, sig);   // 2u
         TensorPrimitives.Sigmoid(sig, sig);
     }
 

@@ -9,36 +9,38 @@ public sealed unsafe partial class CpuBackend
         float weightDecay, int step)
     {
         float* p = P(parameter), g = P(gradient), m = P(firstMoment), v = P(secondMoment);
-        // PyTorch's AdamW: p *= 1 - lr*wd; p -= (lr / bc1) * m / (sqrt(v) / sqrt(bc2) + eps).
-        float decay = 1f - learningRate * weightDecay;
-        float stepSize = learningRate / (1f - MathF.Pow(beta1, step));
-        float invSqrtBc2 = 1f / MathF.Sqrt(1f - MathF.Pow(beta2, step));
-        CpuParallel.For(count, ElementGrain, (s, e) =>
+        var s = AdamWStep.Create(learningRate, beta1, beta2, epsilon, weightDecay, step);
+        CpuParallel.For(count, ElementGrain, (start, end) => AdamWRange(p + start, g + start, m + start, v + start, end - start, s, s.Decay));
+    }
+
+    /// <summary>The update of <paramref name="count"/> consecutive elements. Each element's result depends only on its own
+    /// values (the vector and scalar paths do the same operations in the same order), so any split of a tensor gives
+    /// bitwise the same result.</summary>
+    private static void AdamWRange(float* p, float* g, float* m, float* v, int count, AdamWStep s, float decay)
+    {
+        int i = 0;
+        if (Vector256.IsHardwareAccelerated)
         {
-            int i = s;
-            if (Vector256.IsHardwareAccelerated)
+            var b1 = Vector256.Create(s.Beta1); var c1 = Vector256.Create(1f - s.Beta1);
+            var b2 = Vector256.Create(s.Beta2); var c2 = Vector256.Create(1f - s.Beta2);
+            var dec = Vector256.Create(decay); var ss = Vector256.Create(s.StepSize);
+            var ib = Vector256.Create(s.InvSqrtBc2); var ep = Vector256.Create(s.Epsilon);
+            for (; i <= count - Vector256<float>.Count; i += Vector256<float>.Count)
             {
-                var b1 = Vector256.Create(beta1); var c1 = Vector256.Create(1f - beta1);
-                var b2 = Vector256.Create(beta2); var c2 = Vector256.Create(1f - beta2);
-                var dec = Vector256.Create(decay); var ss = Vector256.Create(stepSize);
-                var ib = Vector256.Create(invSqrtBc2); var ep = Vector256.Create(epsilon);
-                for (; i <= e - Vector256<float>.Count; i += Vector256<float>.Count)
-                {
-                    var gv = Vector256.Load(g + i);
-                    var mv = b1 * Vector256.Load(m + i) + c1 * gv;
-                    var vv = b2 * Vector256.Load(v + i) + c2 * gv * gv;
-                    mv.Store(m + i);
-                    vv.Store(v + i);
-                    var pv = Vector256.Load(p + i) * dec - ss * mv / (Vector256.Sqrt(vv) * ib + ep);
-                    pv.Store(p + i);
-                }
+                var gv = Vector256.Load(g + i);
+                var mv = b1 * Vector256.Load(m + i) + c1 * gv;
+                var vv = b2 * Vector256.Load(v + i) + c2 * gv * gv;
+                mv.Store(m + i);
+                vv.Store(v + i);
+                var pv = Vector256.Load(p + i) * dec - ss * mv / (Vector256.Sqrt(vv) * ib + ep);
+                pv.Store(p + i);
             }
-            for (; i < e; i++)
-            {
-                m[i] = beta1 * m[i] + (1f - beta1) * g[i];
-                v[i] = beta2 * v[i] + (1f - beta2) * g[i] * g[i];
-                p[i] = p[i] * decay - stepSize * m[i] / (MathF.Sqrt(v[i]) * invSqrtBc2 + epsilon);
-            }
-        });
+        }
+        for (; i < count; i++)
+        {
+            m[i] = s.Beta1 * m[i] + (1f - s.Beta1) * g[i];
+            v[i] = s.Beta2 * v[i] + (1f - s.Beta2) * g[i] * g[i];
+            p[i] = p[i] * decay - s.StepSize * m[i] / (MathF.Sqrt(v[i]) * s.InvSqrtBc2 + s.Epsilon);
+        }
     }
 }

@@ -9,9 +9,6 @@ namespace HardFocus.Engine.Backends.Ilgpu;
 // these kernels cheap on the CPU emulator as well as on GPUs.
 public sealed partial class IlgpuBackend
 {
-    private const float GeluTwoC = 1.5957691216057308f; // 2 * sqrt(2 / pi), as in the CPU backend
-    private const float GeluCubic = 0.044715f;
-
     private Action<KernelConfig, Floats, float, int> FillK =>
         field ??= _accelerator.LoadStreamKernel<Floats, float, int>(FillKernel);
     private Action<KernelConfig, Floats, Floats, Floats, int, int, int> BinaryK =>
@@ -144,8 +141,9 @@ public sealed partial class IlgpuBackend
         if (Group.IdxX == 0) partials[Grid.IdxX] = sum;
     }
 
-    // GELU (tanh form) = x * sigmoid(2u), u = sqrt(2/pi) (x + 0.044715 x^3): the CPU backend's formulation.
-    private static float GeluSigmoid(float x) => 1f / (1f + XMath.Exp(-GeluTwoC * (x + GeluCubic * x * x * x)));
+    // GELU (tanh form) = x * sigmoid(2u), with the constants of GeluConstants.
+    private static float GeluSigmoid(float x) =>
+        1f / (1f + XMath.Exp(-GeluConstants.TwoSqrtTwoOverPi * (x + GeluConstants.Cubic * x * x * x)));
 
     private static void GeluKernel(Floats x, Floats y, int count)
     {
@@ -161,7 +159,7 @@ public sealed partial class IlgpuBackend
         for (int i = Grid.GlobalIndex.X; i < count; i += Grid.DimX * Group.DimX)
         {
             float v = x[i], s = GeluSigmoid(v);
-            float du = GeluTwoC * (1f + 3f * GeluCubic * v * v);
+            float du = GeluConstants.TwoSqrtTwoOverPi * (1f + GeluConstants.CubicSlope * v * v);
             dx[i] = dy[i] * (s + v * s * (1f - s) * du);
         }
     }
