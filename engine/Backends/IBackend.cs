@@ -38,6 +38,8 @@ public interface IBackend : IDisposable
     void SumToPeriod(DeviceBuffer<float> x, DeviceBuffer<float> y, int count, int period);
     /// <summary>y[0] = sum of x (accumulated in double on hosts that can).</summary>
     void Sum(DeviceBuffer<float> x, DeviceBuffer<float> y, int count);
+    /// <summary>y[0] = sum of x[i]² (accumulated in double on hosts that can): a squared L2 norm in one pass.</summary>
+    void SumOfSquares(DeviceBuffer<float> x, DeviceBuffer<float> y, int count);
     /// <summary>GPT-2's tanh approximation of GELU.</summary>
     void Gelu(DeviceBuffer<float> x, DeviceBuffer<float> y, int count);
     void GeluBackward(DeviceBuffer<float> x, DeviceBuffer<float> dy, DeviceBuffer<float> dx, int count);
@@ -113,6 +115,13 @@ public interface IBackend : IDisposable
     void AdamW(DeviceBuffer<float> parameter, DeviceBuffer<float> gradient, DeviceBuffer<float> firstMoment,
         DeviceBuffer<float> secondMoment, int count, float learningRate, float beta1, float beta2, float epsilon,
         float weightDecay, int step);
+    /// <summary>The same update for many tensors stored in flat buffers, in one launch: <paramref name="chunks"/> holds
+    /// <paramref name="chunkCount"/> (offset, length, decays) triples (see <see cref="ChunkTable"/>). A chunk's elements
+    /// are multiplied by <see cref="AdamWStep.Decay"/> when decays is 1 and by nothing when it is 0; elements in no chunk
+    /// are left alone. Bitwise the same as <see cref="AdamW(DeviceBuffer{float}, DeviceBuffer{float}, DeviceBuffer{float}, DeviceBuffer{float}, int, float, float, float, float, float, int)"/>
+    /// on each tensor.</summary>
+    void MultiTensorAdamW(DeviceBuffer<float> parameters, DeviceBuffer<float> gradients, DeviceBuffer<float> firstMoments,
+        DeviceBuffer<float> secondMoments, DeviceBuffer<int> chunks, int chunkCount, AdamWStep step);
 }
 
 public readonly record struct BufferPoolStats(long FreshAllocations, long Rents, long Recycles, long BytesHeld);

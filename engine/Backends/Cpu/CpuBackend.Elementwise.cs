@@ -87,15 +87,21 @@ public sealed unsafe partial class CpuBackend
         });
     }
 
-    public void Sum(DeviceBuffer<float> x, DeviceBuffer<float> y, int count)
+    public void Sum(DeviceBuffer<float> x, DeviceBuffer<float> y, int count) => P(y)[0] = (float)BlockedSum(P(x), count, squares: false);
+
+    public void SumOfSquares(DeviceBuffer<float> x, DeviceBuffer<float> y, int count) => P(y)[0] = (float)BlockedSum(P(x), count, squares: true);
+
+    /// <summary>Float SIMD sums over short blocks, double across blocks: fast and accurate for millions of terms.</summary>
+    private static double BlockedSum(float* x, int count, bool squares)
     {
-        float* px = P(x);
-        // Float SIMD sums over short blocks, double across blocks: fast and accurate for millions of terms.
         const int block = 4096;
         double total = 0;
         for (long s = 0; s < count; s += block)
-            total += TensorPrimitives.Sum(new ReadOnlySpan<float>(px + s, (int)Math.Min(block, count - s)));
-        P(y)[0] = (float)total;
+        {
+            var span = new ReadOnlySpan<float>(x + s, (int)Math.Min(block, count - s));
+            total += squares ? TensorPrimitives.SumOfSquares(span) : TensorPrimitives.Sum(span);
+        }
+        return total;
     }
 
     // GELU (tanh form) = x * sigmoid(2u), with the constants of GeluConstants.

@@ -13,6 +13,32 @@ public sealed unsafe partial class CpuBackend
         CpuParallel.For(count, ElementGrain, (start, end) => AdamWRange(p + start, g + start, m + start, v + start, end - start, s, s.Decay));
     }
 
+    public void MultiTensorAdamW(DeviceBuffer<float> parameters, DeviceBuffer<float> gradients, DeviceBuffer<float> firstMoments,
+        DeviceBuffer<float> secondMoments, DeviceBuffer<int> chunks, int chunkCount, AdamWStep step)
+    {
+        float* p = P(parameters), g = P(gradients), m = P(firstMoments), v = P(secondMoments);
+        int* table = P(chunks);
+        int total = 0;
+        for (int c = 0; c < chunkCount; c++) total += table[c * ChunkTable.IntsPerChunk + 1];
+        // One parallel loop over the chunks' elements as if they lay end to end: each worker takes an equal share of
+        // them and walks the chunks that overlap it, however the tensors' sizes are spread.
+        CpuParallel.For(total, ElementGrain, (start, end) =>
+        {
+            int chunkStart = 0;
+            for (int c = 0; c < chunkCount && chunkStart < end; c++)
+            {
+                int* chunk = table + c * ChunkTable.IntsPerChunk;
+                int from = Math.Max(start, chunkStart), to = Math.Min(end, chunkStart + chunk[1]);
+                if (from < to)
+                {
+                    int at = chunk[0] + from - chunkStart;
+                    AdamWRange(p + at, g + at, m + at, v + at, to - from, step, chunk[2] != 0 ? step.Decay : 1f);
+                }
+                chunkStart += chunk[1];
+            }
+        });
+    }
+
     /// <summary>The update of <paramref name="count"/> consecutive elements. Each element's result depends only on its own
     /// values (the vector and scalar paths do the same operations in the same order), so any split of a tensor gives
     /// bitwise the same result.</summary>

@@ -19,8 +19,8 @@ public sealed partial class IlgpuBackend
         field ??= _accelerator.LoadStreamKernel<Floats, Floats, int, float>(AxpyKernel);
     private Action<KernelConfig, Floats, Floats, int, int, int> ColumnSumK =>
         field ??= _accelerator.LoadStreamKernel<Floats, Floats, int, int, int>(ColumnSumKernel);
-    private Action<KernelConfig, Floats, Floats, int> SumK =>
-        field ??= _accelerator.LoadStreamKernel<Floats, Floats, int>(SumKernel);
+    private Action<KernelConfig, Floats, Floats, int, int> SumK =>
+        field ??= _accelerator.LoadStreamKernel<Floats, Floats, int, int>(SumKernel);
     private Action<KernelConfig, Floats, Floats, int> GeluK =>
         field ??= _accelerator.LoadStreamKernel<Floats, Floats, int>(GeluKernel);
     private Action<KernelConfig, Floats, Floats, Floats, int> GeluBackwardK =>
@@ -54,18 +54,22 @@ public sealed partial class IlgpuBackend
         else if (period > 0) ColumnSumK(Columns(period), V(x), V(y), count / period, period, ColumnLanes);
     }
 
-    public void Sum(DeviceBuffer<float> x, DeviceBuffer<float> y, int count)
+    public void Sum(DeviceBuffer<float> x, DeviceBuffer<float> y, int count) => Sum(x, y, count, squares: false);
+
+    public void SumOfSquares(DeviceBuffer<float> x, DeviceBuffer<float> y, int count) => Sum(x, y, count, squares: true);
+
+    private void Sum(DeviceBuffer<float> x, DeviceBuffer<float> y, int count, bool squares)
     {
         // Per-group partial sums, then one group adds them up: deterministic, and nothing leaves the device.
-        int groups = StrideGroups(count);
+        int groups = StrideGroups(count), square = squares ? 1 : 0;
         if (groups == 1)
         {
-            SumK(Groups(1, _groupSize), V(x), V(y), count);
+            SumK(Groups(1, _groupSize), V(x), V(y), count, square);
             return;
         }
         var partials = Allocate<float>(groups);
-        SumK(Groups(groups, _groupSize), V(x), V(partials), count);
-        SumK(Groups(1, _groupSize), V(partials), V(y), groups);
+        SumK(Groups(groups, _groupSize), V(x), V(partials), count, square);
+        SumK(Groups(1, _groupSize), V(partials), V(y), groups, 0);
         partials.Release();
     }
 
@@ -132,11 +136,16 @@ public sealed partial class IlgpuBackend
         if (Group.IdxX < lanes && col < cols) y[col] = sum;
     }
 
-    private static void SumKernel(Floats x, Floats partials, int count)
+    /// <summary>Each group's share of sum x[i] (or of x[i]² when <paramref name="square"/> is 1).</summary>
+    private static void SumKernel(Floats x, Floats partials, int count, int square)
     {
         var scratch = SharedMemory.GetDynamic<float>();
         float sum = 0f;
-        for (int i = Grid.GlobalIndex.X; i < count; i += Grid.DimX * Group.DimX) sum += x[i];
+        for (int i = Grid.GlobalIndex.X; i < count; i += Grid.DimX * Group.DimX)
+        {
+            float value = x[i];
+            sum += square != 0 ? value * value : value;
+        }
         sum = GroupSum(scratch, sum);
         if (Group.IdxX == 0) partials[Grid.IdxX] = sum;
     }
