@@ -15,6 +15,8 @@ public sealed class Tensor : IDisposable
     public static IBackend DefaultBackend { get; set; } = CpuBackend.Shared;
 
     private DeviceBuffer<float>? _buffer;
+    // Once the tensor is gathered into a ParameterArena: its slice of the arena's gradient buffer, which Grad then always is.
+    private Tensor? _gradientHome;
 
     private Tensor(Shape shape, DeviceBuffer<float> buffer, bool track)
     {
@@ -39,6 +41,10 @@ public sealed class Tensor : IDisposable
     public bool RetainGrad { get; set; }
 
     public Tensor? Grad { get; internal set; }
+
+    /// <summary>The arena this parameter was gathered into, and its place there; null for every other tensor.</summary>
+    internal ParameterArena? Arena { get; private set; }
+    internal int ArenaIndex { get; private set; }
 
     internal Node? Node { get; set; }
     public bool IsLeaf => Node == null;
@@ -100,6 +106,9 @@ public sealed class Tensor : IDisposable
         b.Upload(data, t.Buffer);
         return t;
     }
+
+    /// <summary>An untracked tensor over <paramref name="buffer"/>, taking over the caller's reference to it.</summary>
+    internal static Tensor Over(DeviceBuffer<float> buffer, Shape shape) => new(shape, buffer, track: false);
 
     /// <summary>A view with another shape over the same buffer (no copy).</summary>
     internal Tensor ShareWithShape(Shape shape)
@@ -163,20 +172,50 @@ public sealed class Tensor : IDisposable
     internal void AccumulateGrad(Tensor contribution)
     {
         if (contribution.Shape != Shape) throw new InvalidOperationException($"Gradient of shape {contribution.Shape} for a tensor of shape {Shape}.");
-        if (Grad == null)
+        if (Grad == null && _gradientHome == null)
         {
             Grad = contribution;
             return;
         }
-        Backend.AxpyAccumulate(1f, contribution.Buffer, Grad.Buffer, Length);
+        if (Grad == null)
+        {
+            // The first contribution is copied into the home as it is: the same values adopting it would give.
+            Backend.Copy(contribution.Buffer, _gradientHome!.Buffer, Length);
+            Grad = _gradientHome;
+        }
+        else Backend.AxpyAccumulate(1f, contribution.Buffer, Grad.Buffer, Length);
         contribution.Dispose();
     }
 
-    /// <summary>Forgets the gradient (the optimizer's zero_grad); the buffer goes back to the pool.</summary>
+    /// <summary>Forgets the gradient (the optimizer's zero_grad): the buffer goes back to the pool, or, for a parameter in
+    /// an arena, its home is zeroed (an arena zeroes all of them at once).</summary>
     public void ZeroGrad()
     {
-        Grad?.Dispose();
+        if (_gradientHome == null) Grad?.Dispose();
+        else if (Grad != null) Backend.Fill(_gradientHome.Buffer, 0f, Length);
         Grad = null;
+    }
+
+    /// <summary>For <see cref="ParameterArena.ZeroGrad"/>, which has zeroed this parameter's home with all the others.</summary>
+    internal void ForgetZeroedGrad() => Grad = null;
+
+    /// <summary>Moves this parameter into <paramref name="arena"/>: its values into <paramref name="values"/> (a slice of the
+    /// arena's value buffer that the tensor takes over), its gradient, if it has one, into <paramref name="gradientHome"/>
+    /// (a zeroed slice of the gradient buffer, where every later gradient accumulates).</summary>
+    internal void MoveInto(ParameterArena arena, int index, DeviceBuffer<float> values, Tensor gradientHome)
+    {
+        Backend.Copy(Buffer, values, Length);
+        Buffer.Release();
+        _buffer = values;
+        if (Grad != null)
+        {
+            Backend.Copy(Grad.Buffer, gradientHome.Buffer, Length);
+            Grad.Dispose();
+            Grad = gradientHome;
+        }
+        _gradientHome = gradientHome;
+        Arena = arena;
+        ArenaIndex = index;
     }
 
     /// <summary>A tensor with the same values that the graph does not see through.</summary>
@@ -187,6 +226,8 @@ public sealed class Tensor : IDisposable
         if (_buffer == null) return;
         Grad?.Dispose();
         Grad = null;
+        _gradientHome?.Dispose();
+        _gradientHome = null;
         Node = null;
         _buffer.Release();
         _buffer = null;

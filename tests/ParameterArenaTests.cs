@@ -1,0 +1,104 @@
+using HardFocus.Engine;
+using HardFocus.Engine.Backends.Cpu;
+
+namespace HardFocus.Tests;
+
+/// <summary>Gathering parameters into one flat buffer of values and one of gradients, without changing what they hold.</summary>
+public sealed class ParameterArenaTests
+{
+    private readonly CpuBackend _backend = new();
+
+    private Tensor Parameter(params float[] values) => Tensor.Parameter(values, new Shape(values.Length), _backend);
+
+    private float[] Download(Engine.Backends.DeviceBuffer<float> buffer, int length)
+    {
+        var host = new float[length];
+        _backend.Download(buffer, host);
+        return host;
+    }
+
+    [Fact]
+    public void Gathering_KeepsValuesAndGradients_InOneBufferEach()
+    {
+        var a = Parameter(1f, 2f);
+        var b = Parameter(3f, 4f, 5f);
+        Ops.Sum(b * b).Backward();
+
+        var arena = ParameterArena.Of([a, b]);
+
+        Assert.Equal(5, arena.Length);
+        Assert.Equal([1f, 2f, 3f, 4f, 5f], Download(arena.Values, 5));
+        Assert.Equal([0f, 0f, 6f, 8f, 10f], Download(arena.Gradients, 5));
+        Assert.Null(a.Grad);
+        Assert.Equal([6f, 8f, 10f], b.Grad!.ToArray());
+        // The parameters are views of the arena now: writing one writes the flat buffer.
+        a.CopyFrom([7f, 8f]);
+        Assert.Equal([7f, 8f, 3f, 4f, 5f], Download(arena.Values, 5));
+    }
+
+    [Fact]
+    public void Backward_AccumulatesIntoTheArena_AndZeroGradEmptiesItAtOnce()
+    {
+        var w = Parameter(1f, 2f);
+        var v = Parameter(3f);
+        var arena = ParameterArena.Of([w, v]);
+
+        // w is used twice, as a tied weight is: both contributions add up in its home.
+        (Ops.Sum(w * w) + Ops.Sum(w * v)).Backward();
+        Assert.Equal([2f + 3f, 4f + 3f], w.Grad!.ToArray());
+        Assert.Equal([3f], v.Grad!.ToArray());
+        Ops.Sum(w * w).Backward();
+        Assert.Equal([5f + 2f, 7f + 4f, 3f], Download(arena.Gradients, 3));
+
+        arena.ZeroGrad();
+        Assert.Null(w.Grad);
+        Assert.Null(v.Grad);
+        Assert.Equal([0f, 0f, 0f], Download(arena.Gradients, 3));
+        Ops.Sum(w * w).Backward();
+        Assert.Equal([2f, 4f], w.Grad!.ToArray());
+        Assert.Null(v.Grad);
+    }
+
+    [Fact]
+    public void OneParameterZeroGrad_ZeroesOnlyItsHome()
+    {
+        var w = Parameter(1f, 2f);
+        var v = Parameter(3f);
+        var arena = ParameterArena.Of([w, v]);
+        Ops.Sum(w * v).Backward();
+
+        w.ZeroGrad();
+
+        Assert.Null(w.Grad);
+        Assert.Equal([0f, 0f, 3f], Download(arena.Gradients, 3));
+    }
+
+    [Fact]
+    public void Of_FindsTheArenaAgain_InAnyOrder_AndRefusesToGatherAParameterTwice()
+    {
+        var a = Parameter(1f);
+        var b = Parameter(2f);
+        var arena = ParameterArena.Of([a, b]);
+
+        Assert.Same(arena, ParameterArena.Of([b, a]));
+        Assert.Null(ParameterArena.Holding([a]));
+        Assert.Throws<InvalidOperationException>(() => ParameterArena.Of([a]));
+        Assert.Throws<ArgumentException>(() => ParameterArena.Of([Parameter(1f), Tensor.Parameter([1f], new Shape(1), new CpuBackend())]));
+    }
+
+    [Fact]
+    public void DisposingEveryParameter_ReturnsTheFlatBuffersToThePool()
+    {
+        var a = Parameter(1f, 2f);
+        var b = Parameter(3f);
+        ParameterArena.Of([a, b]);
+        long before = _backend.PoolStats.Recycles;
+
+        a.Dispose();
+        Assert.Equal(before, _backend.PoolStats.Recycles);
+        b.Dispose();
+
+        // Values and gradients: the last slice of each lets its flat buffer go.
+        Assert.Equal(before + 2, _backend.PoolStats.Recycles);
+    }
+}
