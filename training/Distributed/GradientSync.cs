@@ -3,28 +3,29 @@ using HardFocus.Engine;
 namespace HardFocus.Training.Distributed;
 
 /// <summary>
-/// Sums every parameter's gradient over the ranks: the gradients are copied into one flat host buffer, summed in
-/// buckets of at most <see cref="BucketFloats"/> values (one collective per bucket, not one per tensor, and no message
-/// past MPI's 2^31-element count), then copied back. A sum, not a mean: each rank backpropagates its samples with
-/// their weights over the global pool, so the sum is exactly the gradient a single process would compute.
+/// Sums every parameter's gradient over the ranks: the flat gradient buffer of the parameters' <see cref="ParameterArena"/>
+/// comes to the host in one transfer, is summed in buckets of at most <see cref="BucketFloats"/> values (one collective per
+/// bucket, not one per tensor, and no message past MPI's 2^31-element count), and goes back in one. A sum, not a mean:
+/// each rank backpropagates its samples with their weights over the global pool, so the sum is exactly the gradient a
+/// single process would compute.
 /// </summary>
 public sealed class GradientSync
 {
     /// <summary>16 MiB of floats per collective: large enough to run at the interconnect's bandwidth.</summary>
     public const int DefaultBucketFloats = 4 << 20;
 
-    private readonly IReadOnlyList<Tensor> _parameters;
+    private readonly ParameterArena _arena;
     private readonly ICommunicator _world;
     private readonly float[] _flat;
 
+    /// <param name="parameters">Gathered into an arena here if no optimizer has done it yet.</param>
     public GradientSync(IReadOnlyList<Tensor> parameters, ICommunicator world, int bucketFloats = DefaultBucketFloats)
     {
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(bucketFloats);
-        _parameters = parameters;
+        _arena = ParameterArena.Of(parameters);
         _world = world;
         BucketFloats = bucketFloats;
-        _flat = new float[parameters.Sum(p => (long)p.Length) is var n && n <= Array.MaxLength ? (int)n
-            : throw new NotSupportedException($"{n:N0} parameters do not fit one flat gradient buffer.")];
+        _flat = new float[_arena.Length];
     }
 
     public int BucketFloats { get; }
@@ -34,22 +35,10 @@ public sealed class GradientSync
 
     public void SumAcrossRanks()
     {
-        // A parameter no graph reached has no gradient on any rank (every rank runs the same model), so it adds zeros.
-        int offset = 0;
-        foreach (var p in _parameters)
-        {
-            var slot = _flat.AsSpan(offset, p.Length);
-            if (p.Grad is { } g) g.CopyTo(slot);
-            else slot.Clear();
-            offset += p.Length;
-        }
+        // A parameter no graph reached has no gradient on any rank (every rank runs the same model): its zeros add zeros.
+        _arena.Backend.Download(_arena.Gradients, _flat);
         Sum(_flat, _world, BucketFloats);
-        offset = 0;
-        foreach (var p in _parameters)
-        {
-            p.Grad?.CopyFrom(_flat.AsSpan(offset, p.Length));
-            offset += p.Length;
-        }
+        _arena.Backend.Upload<float>(_flat, _arena.Gradients);
     }
 
     /// <summary>Sums <paramref name="values"/> over the ranks in place, one collective per bucket.</summary>

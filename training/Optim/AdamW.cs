@@ -1,18 +1,27 @@
 using HardFocus.Engine;
+using HardFocus.Engine.Backends;
 
 namespace HardFocus.Training.Optim;
 
-/// <summary>AdamW with PyTorch's defaults (betas 0.9/0.999, eps 1e-8, decoupled weight decay), one fused kernel per parameter.</summary>
+/// <summary>AdamW with PyTorch's defaults (betas 0.9/0.999, eps 1e-8, decoupled weight decay). The parameters are gathered
+/// into a <see cref="ParameterArena"/> and the moments laid out like it, so one multi-tensor kernel updates them all.</summary>
 public sealed class AdamW : IOptimizer
 {
     private readonly (string Name, Tensor Parameter, Tensor M, Tensor V)[] _slots;
+    private readonly ParameterArena _arena;
+    private readonly ArenaState _m, _v;
+    private readonly ChunkTable _everyParameter;
 
     public AdamW(IEnumerable<(string Name, Tensor Parameter)> parameters, float beta1 = 0.9f, float beta2 = 0.999f,
         float epsilon = 1e-8f, float weightDecay = 0.01f)
     {
         Beta1 = beta1; Beta2 = beta2; Epsilon = epsilon; WeightDecay = weightDecay;
-        _slots = parameters.Select(p => (p.Name, p.Parameter,
-            Zeros(p.Parameter), Zeros(p.Parameter))).ToArray();
+        var named = parameters.ToList();
+        _arena = ParameterArena.Of(named.Select(p => p.Parameter));
+        _m = _arena.CreateState();
+        _v = _arena.CreateState();
+        _slots = named.Select(p => (p.Name, p.Parameter, _m.Tensors[_arena.IndexOf(p.Parameter)], _v.Tensors[_arena.IndexOf(p.Parameter)])).ToArray();
+        _everyParameter = Chunks(_arena.Parameters);
     }
 
     public float Beta1 { get; }
@@ -25,12 +34,17 @@ public sealed class AdamW : IOptimizer
     public void Step(float learningRate)
     {
         StepCount++;
-        foreach (var (_, p, m, v) in _slots)
+        var step = AdamWStep.Create(learningRate, Beta1, Beta2, Epsilon, WeightDecay, StepCount);
+        if (_arena.Parameters.All(p => p.Grad != null))
         {
-            if (p.Grad == null) continue;
-            float decay = OptimizerState.Decays(p) ? WeightDecay : 0f;
-            p.Backend.AdamW(p.Buffer, p.Grad.Buffer, m.Buffer, v.Buffer, p.Length, learningRate, Beta1, Beta2, Epsilon, decay, StepCount);
+            Update(_everyParameter, step);
+            return;
         }
+        // As in PyTorch, a parameter without a gradient is left alone: a table of the others for this step only.
+        var withGradient = _arena.Parameters.Where(p => p.Grad != null).ToList();
+        if (withGradient.Count == 0) return;
+        using var chunks = Chunks(withGradient);
+        Update(chunks, step);
     }
 
     public IReadOnlyList<KeyValuePair<string, Tensor>> State() =>
@@ -42,5 +56,10 @@ public sealed class AdamW : IOptimizer
         StepCount = stepCount;
     }
 
-    private static Tensor Zeros(Tensor like) => Tensor.Persistent(new float[like.Length], like.Shape, like.Backend);
+    private void Update(ChunkTable chunks, AdamWStep step) =>
+        _arena.Backend.MultiTensorAdamW(_arena.Values, _arena.Gradients, _m.Flat, _v.Flat, chunks.Chunks, chunks.Count, step);
+
+    /// <summary>Where each parameter lies in the arena, and whether it decays.</summary>
+    private ChunkTable Chunks(IEnumerable<Tensor> parameters) =>
+        ChunkTable.Create(_arena.Backend, parameters.Select(p => (_arena.OffsetOf(_arena.IndexOf(p)), p.Length, OptimizerState.Decays(p))));
 }

@@ -3,36 +3,33 @@ using HardFocus.Engine.Autograd;
 
 namespace HardFocus.Training.Optim;
 
+/// <summary>The global gradient norm and clipping by it, each one launch over the flat gradient buffer of the parameters'
+/// <see cref="ParameterArena"/> (gathered here if no optimizer has done it yet). A parameter without a gradient holds zeros
+/// there, so it adds nothing to the norm and scaling leaves it at zero.</summary>
 public static class GradientClipping
 {
     /// <summary>Scales all gradients so their global L2 norm is at most <paramref name="maxNorm"/>; returns the norm before
     /// clipping.</summary>
     public static float ClipGlobalNorm(IEnumerable<Tensor> parameters, float maxNorm)
     {
-        var withGrad = parameters.Where(p => p.Grad != null).ToList();
-        float norm = GlobalNorm(withGrad);
+        var arena = ParameterArena.Of(parameters);
+        float norm = GlobalNorm(arena);
         if (float.IsFinite(norm) && norm > maxNorm)
-        {
-            float scale = maxNorm / (norm + 1e-6f);
-            foreach (var p in withGrad) p.Backend.Affine(p.Grad!.Buffer, p.Grad.Buffer, p.Length, scale, 0f);
-        }
+            arena.Backend.Affine(arena.Gradients, arena.Gradients, arena.Length, maxNorm / (norm + 1e-6f), 0f);
         return norm;
     }
 
     /// <summary>The global L2 norm of all gradients (0 when there are none). It is reduced on the device and only that
     /// one float comes back to the host.</summary>
-    public static float GlobalNorm(IEnumerable<Tensor> parameters)
+    public static float GlobalNorm(IEnumerable<Tensor> parameters) => GlobalNorm(ParameterArena.Of(parameters));
+
+    private static float GlobalNorm(ParameterArena arena)
     {
-        using (GradMode.NoGrad())
         using (TensorScope.Begin())
         {
-            Tensor? total = null;
-            foreach (var p in parameters.Where(p => p.Grad != null))
-            {
-                var squares = Ops.Sum(p.Grad! * p.Grad!);
-                total = total == null ? squares : total + squares;
-            }
-            return total == null ? 0f : MathF.Sqrt(total.Item());
+            var squares = Tensor.Empty(new Shape(1), arena.Backend);
+            arena.Backend.SumOfSquares(arena.Gradients, squares.Buffer, arena.Length);
+            return MathF.Sqrt(squares.Item());
         }
     }
 }

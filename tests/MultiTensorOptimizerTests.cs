@@ -1,0 +1,149 @@
+using HardFocus.Engine;
+using HardFocus.Engine.Backends;
+using HardFocus.Engine.Backends.Cpu;
+using HardFocus.Training.Optim;
+
+namespace HardFocus.Tests;
+
+/// <summary>
+/// The optimizer step over a <see cref="ParameterArena"/>: AdamW in one multi-tensor launch gives bitwise the per-tensor
+/// updates on the CPU and agrees with the CPU on the ILGPU emulator; the global norm and clipping are one pass over the
+/// flat gradients.
+/// </summary>
+[Collection("ilgpu")]
+public sealed class MultiTensorOptimizerTests(IlgpuFixture fixture)
+{
+    private const int Steps = 4;
+    private const float WeightDecay = 0.1f;
+
+    // Vectors (no decay) and matrices (decay), odd sizes, one tensor longer than a chunk of the table.
+    private static readonly Shape[] Shapes = [new(5), new(3, 7), new(17), new(300, 257), new(2, 3, 4), new(1)];
+
+    /// <summary>At step 3 the third tensor gets no gradient, so the step must leave it and its moments alone.</summary>
+    private static bool HasGradient(int step, int tensor) => !(step == 3 && tensor == 2);
+
+    private static float LearningRate(int step) => 1e-2f / step;
+
+    /// <summary>The gradients of every step, drawn once so every run sees the same.</summary>
+    private static float[][][] Gradients()
+    {
+        var rng = new Rng(12);
+        return Enumerable.Range(0, Steps).Select(_ => Shapes.Select(s => Random(rng, s.Size)).ToArray()).ToArray();
+    }
+
+    private static float[][] InitialValues() => Shapes.Select(s => Random(new Rng((ulong)s.Size), s.Size)).ToArray();
+
+    private static float[] Random(Rng rng, int n)
+    {
+        var values = new float[n];
+        for (int i = 0; i < n; i++) values[i] = rng.NextGaussian();
+        return values;
+    }
+
+    [Fact]
+    public void MultiTensorAdamW_IsBitwiseThePerTensorUpdate_OnCpu()
+    {
+        var backend = new CpuBackend();
+        var gradients = Gradients();
+        var values = InitialValues();
+
+        // The per-tensor way: one kernel launch per parameter, as the optimizer did before.
+        var reference = values.Select((v, i) => Tensor.Persistent(v, Shapes[i], backend)).ToArray();
+        var m = Shapes.Select(s => Tensor.Persistent(new float[s.Size], s, backend)).ToArray();
+        var v = Shapes.Select(s => Tensor.Persistent(new float[s.Size], s, backend)).ToArray();
+        for (int step = 1; step <= Steps; step++)
+            for (int i = 0; i < Shapes.Length; i++)
+            {
+                if (!HasGradient(step, i)) continue;
+                using var g = Tensor.Persistent(gradients[step - 1][i], Shapes[i], backend);
+                float decay = Shapes[i].Rank >= 2 ? WeightDecay : 0f;
+                backend.AdamW(reference[i].Buffer, g.Buffer, m[i].Buffer, v[i].Buffer, Shapes[i].Size, LearningRate(step),
+                    0.9f, 0.999f, 1e-8f, decay, step);
+            }
+
+        var (parameters, optimizer) = Train(backend, values, gradients);
+
+        var state = optimizer.State().ToDictionary(kv => kv.Key, kv => kv.Value);
+        for (int i = 0; i < Shapes.Length; i++)
+        {
+            Assert.Equal(reference[i].ToArray(), parameters[i].ToArray());
+            Assert.Equal(m[i].ToArray(), state[$"exp_avg.p{i}"].ToArray());
+            Assert.Equal(v[i].ToArray(), state[$"exp_avg_sq.p{i}"].ToArray());
+        }
+    }
+
+    [Fact]
+    public void MultiTensorAdamW_OnTheIlgpuEmulator_AgreesWithTheCpu()
+    {
+        var gradients = Gradients();
+        var values = InitialValues();
+        var (onCpu, _) = Train(new CpuBackend(), values, gradients);
+        var (onIlgpu, optimizer) = Train(fixture.Backend, values, gradients);
+        try
+        {
+            for (int i = 0; i < Shapes.Length; i++)
+            {
+                float[] expected = onCpu[i].ToArray(), actual = onIlgpu[i].ToArray();
+                for (int j = 0; j < expected.Length; j++) Assert.Equal(expected[j], actual[j], 5e-6f);
+            }
+        }
+        finally
+        {
+            foreach (var p in onIlgpu) p.Dispose();
+            foreach (var (_, state) in optimizer.State()) state.Dispose();
+        }
+    }
+
+    [Theory]
+    [InlineData("cpu")]
+    [InlineData("ilgpu")]
+    public void GlobalNorm_AndClipping_RunOverTheFlatGradients(string device)
+    {
+        IBackend backend = device == "cpu" ? new CpuBackend() : fixture.Backend;
+        var gradients = Gradients()[0];
+        var parameters = InitialValues().Select((v, i) => Tensor.Parameter(v, Shapes[i], backend)).ToArray();
+        try
+        {
+            // Every tensor but the third gets its gradient; that one must stay without one.
+            for (int i = 0; i < Shapes.Length; i++)
+                if (i != 2) parameters[i].AccumulateGrad(Tensor.Persistent(gradients[i], Shapes[i], backend));
+            double squares = gradients.Where((_, i) => i != 2).SelectMany(g => g).Sum(x => (double)x * x);
+            float expected = (float)Math.Sqrt(squares);
+
+            Assert.Equal(expected, GradientClipping.GlobalNorm(parameters), expected * 1e-5f);
+            float norm = GradientClipping.ClipGlobalNorm(parameters, maxNorm: expected / 2);
+
+            Assert.Equal(expected, norm, expected * 1e-5f);
+            float scale = expected / 2 / (norm + 1e-6f);
+            Assert.Null(parameters[2].Grad);
+            for (int i = 0; i < Shapes.Length; i++)
+            {
+                if (i == 2) continue;
+                float[] clipped = parameters[i].Grad!.ToArray();
+                for (int j = 0; j < clipped.Length; j++) Assert.Equal(gradients[i][j] * scale, clipped[j], 1e-6f);
+            }
+            Assert.Equal(expected / 2, GradientClipping.GlobalNorm(parameters), expected * 1e-5f);
+        }
+        finally
+        {
+            foreach (var p in parameters) p.Dispose();
+        }
+    }
+
+    /// <summary>The optimizer over parameters with <paramref name="values"/>: each step hands them this step's gradients,
+    /// steps, and zeroes the gradients in one launch.</summary>
+    private static (Tensor[] Parameters, AdamW Optimizer) Train(IBackend backend, float[][] values, float[][][] gradients)
+    {
+        var parameters = values.Select((v, i) => Tensor.Parameter(v, Shapes[i], backend)).ToArray();
+        var optimizer = new AdamW(parameters.Select((p, i) => ($"p{i}", p)), weightDecay: WeightDecay);
+        var arena = ParameterArena.Of(parameters);
+        for (int step = 1; step <= Steps; step++)
+        {
+            for (int i = 0; i < Shapes.Length; i++)
+                if (HasGradient(step, i)) parameters[i].AccumulateGrad(Tensor.Persistent(gradients[step - 1][i], Shapes[i], backend));
+            optimizer.Step(LearningRate(step));
+            arena.ZeroGrad();
+        }
+        return (parameters, optimizer);
+    }
+}
