@@ -57,12 +57,9 @@ public abstract class Module : IDisposable
         foreach (var (name, parameter) in named) parameter.CopyFrom(values[name].Data);
     }
 
-    /// <summary>Forgets every parameter's gradient: one launch when an optimizer has gathered them into an arena.</summary>
     public void ZeroGrad()
     {
-        var parameters = Parameters().ToList();
-        if (ParameterArena.Holding(parameters) is { } arena) arena.ZeroGrad();
-        else foreach (var p in parameters) p.ZeroGrad();
+        foreach (var p in Parameters()) p.ZeroGrad();
     }
 
     public void Dispose()

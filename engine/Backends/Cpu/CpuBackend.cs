@@ -36,10 +36,21 @@ public sealed unsafe partial class CpuBackend : IBackend
     public void Download<T>(DeviceBuffer<T> source, Span<T> destination) where T : unmanaged =>
         Own(source).Span[..destination.Length].CopyTo(destination);
 
-    public void Fill(DeviceBuffer<float> destination, float value, int count) => Own(destination).Span[..count].Fill(value);
+    // Fill and Copy split large counts over the cores: zeroing a parameter arena's gradients and copying a gradient into
+    // its home run every step over every parameter.
+    public void Fill(DeviceBuffer<float> destination, float value, int count)
+    {
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(count, destination.Length);
+        float* y = P(destination);
+        CpuParallel.For(count, ElementGrain, (s, e) => new Span<float>(y + s, e - s).Fill(value));
+    }
 
-    public void Copy(DeviceBuffer<float> source, DeviceBuffer<float> destination, int count) =>
-        Own(source).Span[..count].CopyTo(Own(destination).Span);
+    public void Copy(DeviceBuffer<float> source, DeviceBuffer<float> destination, int count)
+    {
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(count, Math.Min(source.Length, destination.Length));
+        float* x = P(source), y = P(destination);
+        CpuParallel.For(count, ElementGrain, (s, e) => new ReadOnlySpan<float>(x + s, e - s).CopyTo(new Span<float>(y + s, e - s)));
+    }
 
     public void Dispose() => TrimPool();
 
