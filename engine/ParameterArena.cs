@@ -4,13 +4,15 @@ namespace HardFocus.Engine;
 
 /// <summary>
 /// Parameters gathered into one flat buffer of values and one of gradients, each parameter a view of its slice of both, so
-/// that a whole-model step is one launch each: zeroing the gradients is one fill, the global norm one reduction, AdamW one
-/// multi-tensor kernel over a table of offsets (<see cref="ChunkTable"/>), a data-parallel gradient sum one transfer. A
-/// GPU kernel cannot take a table of pointers; a table of offsets into one buffer it can.
+/// that a whole-model step is one launch each: the global norm is one reduction, clipping one scaling, AdamW one
+/// multi-tensor kernel over a table of offsets (<see cref="ChunkTable"/>), a data-parallel gradient sum one transfer each
+/// way. A GPU kernel cannot take a table of pointers; a table of offsets into one buffer it can.
 /// <para>The parameters stay the same tensor objects, so modules keep their references; gathering copies their values
-/// (and any gradients) in, and from then on backward accumulates each parameter's gradient into its slice of
-/// <see cref="Gradients"/> (its gradient home). A parameter whose <see cref="Tensor.Grad"/> is null holds zeros there, so
-/// whole-buffer kernels see exactly the gradients there are. The flat buffers live as long as the parameters do.</para>
+/// (and any gradients) in, and from then on backward puts each parameter's gradient into its slice of the gradient
+/// buffer (its gradient home): the first contribution is copied there, later ones added. So zeroing the gradients needs no
+/// launch at all: the next first contribution overwrites what a home holds. Only a parameter that gets no gradient in a
+/// step has its home zeroed, when <see cref="Gradients"/> hands out the whole buffer. The flat buffers live as long as
+/// the parameters do.</para>
 /// </summary>
 public sealed class ParameterArena
 {
@@ -63,8 +65,14 @@ public sealed class ParameterArena
     /// <summary>Every parameter's values, end to end in <see cref="Parameters"/> order.</summary>
     public DeviceBuffer<float> Values => Live(_values);
 
-    /// <summary>Every parameter's gradient, laid out like <see cref="Values"/>; zeros where <see cref="Tensor.Grad"/> is null.</summary>
-    public DeviceBuffer<float> Gradients => Live(_gradients);
+    /// <summary>Every parameter's gradient, laid out like <see cref="Values"/>, with zeros for the parameters whose
+    /// <see cref="Tensor.Grad"/> is null (their homes are zeroed here if an earlier gradient was left in them).</summary>
+    public DeviceBuffer<float> Gradients()
+    {
+        var gradients = Live(_gradients);
+        foreach (var p in _parameters) p.ZeroHomeIfStale();
+        return gradients;
+    }
 
     /// <summary>Where parameter <paramref name="index"/> (of <see cref="Parameters"/>) starts in the buffers.</summary>
     public int OffsetOf(int index) => _offsets[index];
@@ -82,7 +90,7 @@ public sealed class ParameterArena
     }
 
     /// <summary>The arena that holds exactly <paramref name="parameters"/> (in any order), or null when there is none.</summary>
-    public static ParameterArena? Holding(IReadOnlyCollection<Tensor> parameters)
+    private static ParameterArena? Holding(IReadOnlyCollection<Tensor> parameters)
     {
         var arena = parameters.FirstOrDefault()?.Arena;
         if (arena == null || parameters.Count != arena._parameters.Length) return null;
@@ -93,13 +101,6 @@ public sealed class ParameterArena
             seen[p.ArenaIndex] = true;
         }
         return arena;
-    }
-
-    /// <summary>Every parameter's zero_grad in one launch.</summary>
-    public void ZeroGrad()
-    {
-        Backend.Fill(Gradients, 0f, Length);
-        foreach (var p in _parameters) p.ForgetZeroedGrad();
     }
 
     /// <summary>A zeroed buffer laid out like the arena, seen as one tensor per parameter: per-parameter state (an

@@ -17,6 +17,9 @@ public sealed class Tensor : IDisposable
     private DeviceBuffer<float>? _buffer;
     // Once the tensor is gathered into a ParameterArena: its slice of the arena's gradient buffer, which Grad then always is.
     private Tensor? _gradientHome;
+    // ZeroGrad leaves the last gradient in the home, since the next first contribution overwrites it; the home is zeroed
+    // only when a kernel over the whole arena needs this parameter's absent gradient as zeros (ZeroHomeIfStale).
+    private bool _homeHoldsZeros;
 
     private Tensor(Shape shape, DeviceBuffer<float> buffer, bool track)
     {
@@ -182,26 +185,31 @@ public sealed class Tensor : IDisposable
             // The first contribution is copied into the home as it is: the same values adopting it would give.
             Backend.Copy(contribution.Buffer, _gradientHome!.Buffer, Length);
             Grad = _gradientHome;
+            _homeHoldsZeros = false;
         }
         else Backend.AxpyAccumulate(1f, contribution.Buffer, Grad.Buffer, Length);
         contribution.Dispose();
     }
 
     /// <summary>Forgets the gradient (the optimizer's zero_grad): the buffer goes back to the pool, or, for a parameter in
-    /// an arena, its home is zeroed (an arena zeroes all of them at once).</summary>
+    /// an arena, stays in its home until the next gradient overwrites it.</summary>
     public void ZeroGrad()
     {
         if (_gradientHome == null) Grad?.Dispose();
-        else if (Grad != null) Backend.Fill(_gradientHome.Buffer, 0f, Length);
         Grad = null;
     }
 
-    /// <summary>For <see cref="ParameterArena.ZeroGrad"/>, which has zeroed this parameter's home with all the others.</summary>
-    internal void ForgetZeroedGrad() => Grad = null;
+    /// <summary>Zeroes the home of a parameter without a gradient if an earlier gradient was left there.</summary>
+    internal void ZeroHomeIfStale()
+    {
+        if (Grad != null || _gradientHome == null || _homeHoldsZeros) return;
+        Backend.Fill(_gradientHome.Buffer, 0f, Length);
+        _homeHoldsZeros = true;
+    }
 
     /// <summary>Moves this parameter into <paramref name="arena"/>: its values into <paramref name="values"/> (a slice of the
     /// arena's value buffer that the tensor takes over), its gradient, if it has one, into <paramref name="gradientHome"/>
-    /// (a zeroed slice of the gradient buffer, where every later gradient accumulates).</summary>
+    /// (a zeroed slice of the gradient buffer, where every later gradient goes).</summary>
     internal void MoveInto(ParameterArena arena, int index, DeviceBuffer<float> values, Tensor gradientHome)
     {
         Backend.Copy(Buffer, values, Length);
@@ -214,6 +222,7 @@ public sealed class Tensor : IDisposable
             Grad = gradientHome;
         }
         _gradientHome = gradientHome;
+        _homeHoldsZeros = Grad == null;
         Arena = arena;
         ArenaIndex = index;
     }

@@ -131,18 +131,17 @@ public sealed class MultiTensorOptimizerTests(IlgpuFixture fixture)
     }
 
     /// <summary>The optimizer over parameters with <paramref name="values"/>: each step hands them this step's gradients,
-    /// steps, and zeroes the gradients in one launch.</summary>
+    /// steps, and forgets the gradients.</summary>
     private static (Tensor[] Parameters, AdamW Optimizer) Train(IBackend backend, float[][] values, float[][][] gradients)
     {
         var parameters = values.Select((v, i) => Tensor.Parameter(v, Shapes[i], backend)).ToArray();
         var optimizer = new AdamW(parameters.Select((p, i) => ($"p{i}", p)), weightDecay: WeightDecay);
-        var arena = ParameterArena.Of(parameters);
         for (int step = 1; step <= Steps; step++)
         {
             for (int i = 0; i < Shapes.Length; i++)
                 if (HasGradient(step, i)) parameters[i].AccumulateGrad(Tensor.Persistent(gradients[step - 1][i], Shapes[i], backend));
             optimizer.Step(LearningRate(step));
-            arena.ZeroGrad();
+            foreach (var p in parameters) p.ZeroGrad();
         }
         return (parameters, optimizer);
     }

@@ -28,7 +28,7 @@ public sealed class ParameterArenaTests
 
         Assert.Equal(5, arena.Length);
         Assert.Equal([1f, 2f, 3f, 4f, 5f], Download(arena.Values, 5));
-        Assert.Equal([0f, 0f, 6f, 8f, 10f], Download(arena.Gradients, 5));
+        Assert.Equal([0f, 0f, 6f, 8f, 10f], Download(arena.Gradients(), 5));
         Assert.Null(a.Grad);
         Assert.Equal([6f, 8f, 10f], b.Grad!.ToArray());
         // The parameters are views of the arena now: writing one writes the flat buffer.
@@ -37,7 +37,7 @@ public sealed class ParameterArenaTests
     }
 
     [Fact]
-    public void Backward_AccumulatesIntoTheArena_AndZeroGradEmptiesItAtOnce()
+    public void Backward_AccumulatesIntoTheArena_AndZeroGradLeavesNoGradientBehind()
     {
         var w = Parameter(1f, 2f);
         var v = Parameter(3f);
@@ -48,29 +48,19 @@ public sealed class ParameterArenaTests
         Assert.Equal([2f + 3f, 4f + 3f], w.Grad!.ToArray());
         Assert.Equal([3f], v.Grad!.ToArray());
         Ops.Sum(w * w).Backward();
-        Assert.Equal([5f + 2f, 7f + 4f, 3f], Download(arena.Gradients, 3));
+        Assert.Equal([5f + 2f, 7f + 4f, 3f], Download(arena.Gradients(), 3));
 
-        arena.ZeroGrad();
+        w.ZeroGrad();
+        v.ZeroGrad();
         Assert.Null(w.Grad);
         Assert.Null(v.Grad);
-        Assert.Equal([0f, 0f, 0f], Download(arena.Gradients, 3));
+        // The next gradient replaces what the home held; a parameter that gets none reads as zeros.
         Ops.Sum(w * w).Backward();
         Assert.Equal([2f, 4f], w.Grad!.ToArray());
         Assert.Null(v.Grad);
-    }
-
-    [Fact]
-    public void OneParameterZeroGrad_ZeroesOnlyItsHome()
-    {
-        var w = Parameter(1f, 2f);
-        var v = Parameter(3f);
-        var arena = ParameterArena.Of([w, v]);
-        Ops.Sum(w * v).Backward();
-
+        Assert.Equal([2f, 4f, 0f], Download(arena.Gradients(), 3));
         w.ZeroGrad();
-
-        Assert.Null(w.Grad);
-        Assert.Equal([0f, 0f, 3f], Download(arena.Gradients, 3));
+        Assert.Equal([0f, 0f, 0f], Download(arena.Gradients(), 3));
     }
 
     [Fact]
@@ -81,7 +71,6 @@ public sealed class ParameterArenaTests
         var arena = ParameterArena.Of([a, b]);
 
         Assert.Same(arena, ParameterArena.Of([b, a]));
-        Assert.Null(ParameterArena.Holding([a]));
         Assert.Throws<InvalidOperationException>(() => ParameterArena.Of([a]));
         Assert.Throws<ArgumentException>(() => ParameterArena.Of([Parameter(1f), Tensor.Parameter([1f], new Shape(1), new CpuBackend())]));
     }

@@ -36,9 +36,10 @@ public sealed class GradientSync
     public void SumAcrossRanks()
     {
         // A parameter no graph reached has no gradient on any rank (every rank runs the same model): its zeros add zeros.
-        _arena.Backend.Download(_arena.Gradients, _flat);
+        var gradients = _arena.Gradients();
+        _arena.Backend.Download(gradients, _flat);
         Sum(_flat, _world, BucketFloats);
-        _arena.Backend.Upload<float>(_flat, _arena.Gradients);
+        _arena.Backend.Upload<float>(_flat, gradients);
     }
 
     /// <summary>Sums <paramref name="values"/> over the ranks in place, one collective per bucket.</summary>

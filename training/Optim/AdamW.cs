@@ -57,7 +57,7 @@ public sealed class AdamW : IOptimizer
     }
 
     private void Update(ChunkTable chunks, AdamWStep step) =>
-        _arena.Backend.MultiTensorAdamW(_arena.Values, _arena.Gradients, _m.Flat, _v.Flat, chunks.Chunks, chunks.Count, step);
+        _arena.Backend.MultiTensorAdamW(_arena.Values, _arena.Gradients(), _m.Flat, _v.Flat, chunks.Chunks, chunks.Count, step);
 
     /// <summary>Where each parameter lies in the arena, and whether it decays.</summary>
     private ChunkTable Chunks(IEnumerable<Tensor> parameters) =>

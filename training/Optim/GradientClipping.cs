@@ -15,7 +15,10 @@ public static class GradientClipping
         var arena = ParameterArena.Of(parameters);
         float norm = GlobalNorm(arena);
         if (float.IsFinite(norm) && norm > maxNorm)
-            arena.Backend.Affine(arena.Gradients, arena.Gradients, arena.Length, maxNorm / (norm + 1e-6f), 0f);
+        {
+            var gradients = arena.Gradients();
+            arena.Backend.Affine(gradients, gradients, arena.Length, maxNorm / (norm + 1e-6f), 0f);
+        }
         return norm;
     }
 
@@ -28,7 +31,7 @@ public static class GradientClipping
         using (TensorScope.Begin())
         {
             var squares = Tensor.Empty(new Shape(1), arena.Backend);
-            arena.Backend.SumOfSquares(arena.Gradients, squares.Buffer, arena.Length);
+            arena.Backend.SumOfSquares(arena.Gradients(), squares.Buffer, arena.Length);
             return MathF.Sqrt(squares.Item());
         }
     }
