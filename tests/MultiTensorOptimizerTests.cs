@@ -1,14 +1,15 @@
 using HardFocus.Engine;
 using HardFocus.Engine.Backends;
 using HardFocus.Engine.Backends.Cpu;
+using HardFocus.Training.Distributed;
 using HardFocus.Training.Optim;
 
 namespace HardFocus.Tests;
 
 /// <summary>
 /// The optimizer step over a <see cref="ParameterArena"/>: AdamW in one multi-tensor launch gives bitwise the per-tensor
-/// updates on the CPU and agrees with the CPU on the ILGPU emulator; the global norm and clipping are one pass over the
-/// flat gradients.
+/// updates on the CPU and agrees with the CPU on the ILGPU emulator; the global norm, clipping and the data-parallel
+/// gradient sum are one pass over the flat gradients.
 /// </summary>
 [Collection("ilgpu")]
 public sealed class MultiTensorOptimizerTests(IlgpuFixture fixture)
@@ -127,6 +128,46 @@ public sealed class MultiTensorOptimizerTests(IlgpuFixture fixture)
         finally
         {
             foreach (var p in parameters) p.Dispose();
+        }
+    }
+
+    [Fact]
+    public void GradientSync_OnADevice_SumsTheFlatGradientsThroughTheHost()
+    {
+        var backend = fixture.Backend;
+        var vector = Tensor.Parameter([1f, 2f, 3f], new Shape(3), backend);
+        var matrix = Tensor.Parameter([4f, 5f, 6f, 7f], new Shape(2, 2), backend);
+        var unused = Tensor.Parameter([8f], new Shape(1), backend);
+        try
+        {
+            Ops.Sum(vector * vector).Backward();
+            Ops.Sum(matrix * matrix).Backward();
+            new GradientSync([vector, matrix, unused], new OtherRankAdds(100f), bucketFloats: 3).SumAcrossRanks();
+
+            Assert.Equal([102f, 104f, 106f], vector.Grad!.ToArray());
+            Assert.Equal([108f, 110f, 112f, 114f], matrix.Grad!.ToArray());
+            Assert.Null(unused.Grad);
+        }
+        finally
+        {
+            foreach (var p in new[] { vector, matrix, unused }) p.Dispose();
+        }
+    }
+
+    /// <summary>A two-rank world whose other rank contributes a constant to every sum.</summary>
+    private sealed class OtherRankAdds(float addend) : ICommunicator
+    {
+        public int Rank => 0;
+        public int Size => 2;
+        public int LocalRank => 0;
+        public int LocalSize => 2;
+        public float[] AllGather(float[] mine) => throw new NotSupportedException();
+        public ulong[] AllGather(ulong mine) => throw new NotSupportedException();
+        public bool Any(bool mine) => throw new NotSupportedException();
+
+        public void SumInPlace(Span<float> values)
+        {
+            foreach (ref float v in values) v += addend;
         }
     }
 

@@ -52,6 +52,10 @@ public sealed unsafe partial class CpuBackend : IBackend
         CpuParallel.For(count, ElementGrain, (s, e) => new ReadOnlySpan<float>(x + s, e - s).CopyTo(new Span<float>(y + s, e - s)));
     }
 
+    /// <summary>The host memory of a CPU buffer, for handing it to a host library where it lies (an MPI sum) instead of
+    /// copying it out and back.</summary>
+    public Span<float> HostMemory(DeviceBuffer<float> buffer) => Own(buffer).Span;
+
     public void Dispose() => TrimPool();
 
     /// <summary>Checks that a buffer was made here: mixing backends is a programming error worth a clear message.</summary>
