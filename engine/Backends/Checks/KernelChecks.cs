@@ -251,6 +251,12 @@ public static class KernelChecks
             b.Run(s => s.B.Sum(s[x], s[y], sumCount));
             return [y];
         });
+        Add($"sum of squares of {sumCount}", b =>
+        {
+            var (x, y) = (b.Random(sumCount), b.Output(1));
+            b.Run(s => s.B.SumOfSquares(s[x], s[y], sumCount));
+            return [y];
+        });
         int periodRows = Z(512, 7), period = Z(768, 19);
         Add($"sum to period {period} of {periodRows}x{period}", b =>
         {
@@ -287,6 +293,21 @@ public static class KernelChecks
             {
                 var grad = b.Random(elements);
                 b.Run(s => s.B.AdamW(s[weights], s[grad], s[moment1], s[moment2], elements, 1e-3f, 0.9f, 0.999f, 1e-8f, 0.01f, step));
+            }
+            return [weights, moment1, moment2];
+        });
+        // Three tensors in one flat buffer, decaying or not, and five elements between the first two that no chunk covers.
+        int third = elements / 3;
+        int[] chunkTable = [0, third, 1, third + 5, third, 0, 2 * third + 5, elements - 2 * third - 5, 1];
+        Add($"multi-tensor adamw {elements} in 3 chunks, 2 steps", b =>
+        {
+            var (weights, moment1, chunks) = (b.Random(elements), b.Random(elements, 0.1f), b.Same(chunkTable));
+            var moment2 = b.Same(b.Gaussian(elements).Select(g => 0.1f * g * g).ToArray());
+            for (int step = 1; step <= 2; step++)
+            {
+                var grad = b.Random(elements);
+                var adamW = AdamWStep.Create(1e-3f, 0.9f, 0.999f, 1e-8f, 0.01f, step);
+                b.Run(s => s.B.MultiTensorAdamW(s[weights], s[grad], s[moment1], s[moment2], s[chunks], 3, adamW));
             }
             return [weights, moment1, moment2];
         });
