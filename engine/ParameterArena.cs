@@ -52,6 +52,8 @@ public sealed class ParameterArena
         // From here the parameters' slices hold the flat buffers: they go back to the pool when the last parameter is disposed.
         _values.Release();
         _gradients.Release();
+        // The parameters' own buffers went back to the pool, where they would double the parameters' memory for good.
+        Backend.TrimPool();
     }
 
     public IBackend Backend { get; }

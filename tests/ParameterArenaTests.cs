@@ -76,6 +76,18 @@ public sealed class ParameterArenaTests
     }
 
     [Fact]
+    public void Gathering_FreesTheParametersOwnBuffers()
+    {
+        var a = Parameter(1f, 2f);
+        var b = Parameter(3f);
+
+        ParameterArena.Of([a, b]);
+
+        // Values and gradients, three floats each; the two buffers the parameters had are gone, not kept idle in the pool.
+        Assert.Equal(2 * 3 * sizeof(float), _backend.PoolStats.BytesHeld);
+    }
+
+    [Fact]
     public void DisposingEveryParameter_ReturnsTheFlatBuffersToThePool()
     {
         var a = Parameter(1f, 2f);
