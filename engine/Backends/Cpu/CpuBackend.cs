@@ -36,8 +36,8 @@ public sealed unsafe partial class CpuBackend : IBackend
     public void Download<T>(DeviceBuffer<T> source, Span<T> destination) where T : unmanaged =>
         Own(source).Span[..destination.Length].CopyTo(destination);
 
-    // Fill and Copy split large counts over the cores: zeroing a parameter arena's gradients and copying a gradient into
-    // its home run every step over every parameter.
+    // Fill and Copy split large counts over the cores: every step copies each parameter's gradient into its home in the
+    // parameter arena, and zeroes the embedding tables' gradients before the scatter adds into them.
     public void Fill(DeviceBuffer<float> destination, float value, int count)
     {
         ArgumentOutOfRangeException.ThrowIfGreaterThan(count, destination.Length);
