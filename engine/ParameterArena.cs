@@ -9,10 +9,11 @@ namespace HardFocus.Engine;
 /// way. A GPU kernel cannot take a table of pointers; a table of offsets into one buffer it can.
 /// <para>The parameters stay the same tensor objects, so modules keep their references; gathering copies their values
 /// (and any gradients) in, and from then on backward puts each parameter's gradient into its slice of the gradient
-/// buffer (its gradient home): the first contribution is copied there, later ones added. So zeroing the gradients needs no
-/// launch at all: the next first contribution overwrites what a home holds. Only a parameter that gets no gradient in a
-/// step has its home zeroed, when <see cref="Gradients"/> hands out the whole buffer. The flat buffers live as long as
-/// the parameters do.</para>
+/// buffer (its gradient home): the op that makes the first contribution writes it there (<see cref="Tensor.NewGradContribution"/>),
+/// later ones are added. So the arena costs backward no extra pass, and zeroing the gradients needs no launch at all:
+/// the next first contribution overwrites what a home holds. Only a parameter that gets no gradient in a step has its
+/// home zeroed, when <see cref="Gradients"/> hands out the whole buffer. The flat buffers live as long as the parameters
+/// do.</para>
 /// </summary>
 public sealed class ParameterArena
 {

@@ -20,6 +20,8 @@ public sealed class Tensor : IDisposable
     // ZeroGrad leaves the last gradient in the home, since the next first contribution overwrites it; the home is zeroed
     // only when a kernel over the whole arena needs this parameter's absent gradient as zeros (ZeroHomeIfStale).
     private bool _homeHoldsZeros;
+    // Whether an op holds the home to write the first contribution into (NewGradContribution) and has not handed it back.
+    private bool _homeLent;
 
     private Tensor(Shape shape, DeviceBuffer<float> buffer, bool track)
     {
@@ -171,18 +173,36 @@ public sealed class Tensor : IDisposable
     /// <summary>Backward with an explicit upstream gradient of this tensor's shape (for example per-sample weights).</summary>
     public void Backward(Tensor seed) => BackwardPass.Run(this, seed);
 
+    /// <summary>A buffer for an op to write a gradient contribution to this tensor into and hand to <see cref="AccumulateGrad"/>:
+    /// for a parameter in an arena that has no gradient yet, its home itself, so that backward writes the gradient where it
+    /// lives instead of into a buffer that would then be copied there; otherwise a fresh untracked tensor.</summary>
+    internal Tensor NewGradContribution()
+    {
+        if (_gradientHome == null || Grad != null || _homeLent || !RequiresGrad) return EmptyUntracked(Shape, Backend);
+        _homeLent = true;
+        _homeHoldsZeros = false;
+        _gradientHome.Buffer.Retain();
+        return Over(_gradientHome.Buffer, Shape);
+    }
+
     /// <summary>Adds <paramref name="contribution"/> (an untracked tensor the caller hands over) into <see cref="Grad"/>.</summary>
     internal void AccumulateGrad(Tensor contribution)
     {
         if (contribution.Shape != Shape) throw new InvalidOperationException($"Gradient of shape {contribution.Shape} for a tensor of shape {Shape}.");
-        if (Grad == null && _gradientHome == null)
+        if (_gradientHome != null && ReferenceEquals(contribution.Buffer, _gradientHome.Buffer))
         {
+            ReturnHome(contribution);
+            return;
+        }
+        if (Grad == null && (_gradientHome == null || _homeLent))
+        {
+            // Adopted as it is; with the home out, it waits there until the home comes back.
             Grad = contribution;
             return;
         }
         if (Grad == null)
         {
-            // The first contribution is copied into the home as it is: the same values adopting it would give.
+            // A contribution made elsewhere is copied into the home as it is: the same values adopting it would give.
             Backend.Copy(contribution.Buffer, _gradientHome!.Buffer, Length);
             Grad = _gradientHome;
             _homeHoldsZeros = false;
@@ -191,18 +211,32 @@ public sealed class Tensor : IDisposable
         contribution.Dispose();
     }
 
+    /// <summary>The home comes back holding the first contribution. A contribution that arrived while it was out (from an op
+    /// that makes two contributions to one tensor before handing either over) is added to it.</summary>
+    private void ReturnHome(Tensor lent)
+    {
+        lent.Dispose();
+        _homeLent = false;
+        var waiting = Grad;
+        Grad = _gradientHome;
+        if (waiting == null) return;
+        Backend.AxpyAccumulate(1f, waiting.Buffer, Grad!.Buffer, Length);
+        waiting.Dispose();
+    }
+
     /// <summary>Forgets the gradient (the optimizer's zero_grad): the buffer goes back to the pool, or, for a parameter in
     /// an arena, stays in its home until the next gradient overwrites it.</summary>
     public void ZeroGrad()
     {
-        if (_gradientHome == null) Grad?.Dispose();
+        if (!ReferenceEquals(Grad, _gradientHome)) Grad?.Dispose();
         Grad = null;
+        _homeLent = false;
     }
 
     /// <summary>Zeroes the home of a parameter without a gradient if an earlier gradient was left there.</summary>
     internal void ZeroHomeIfStale()
     {
-        if (Grad != null || _gradientHome == null || _homeHoldsZeros) return;
+        if (Grad != null || _gradientHome == null || _homeHoldsZeros || _homeLent) return;
         Backend.Fill(_gradientHome.Buffer, 0f, Length);
         _homeHoldsZeros = true;
     }
@@ -223,6 +257,7 @@ public sealed class Tensor : IDisposable
         }
         _gradientHome = gradientHome;
         _homeHoldsZeros = Grad == null;
+        _homeLent = false;
         Arena = arena;
         ArenaIndex = index;
     }

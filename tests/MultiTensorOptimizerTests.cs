@@ -1,6 +1,11 @@
 using HardFocus.Engine;
+using HardFocus.Engine.Autograd;
 using HardFocus.Engine.Backends;
 using HardFocus.Engine.Backends.Cpu;
+using HardFocus.Models;
+using HardFocus.Models.Gpt;
+using HardFocus.Training;
+using HardFocus.Training.Data;
 using HardFocus.Training.Distributed;
 using HardFocus.Training.Optim;
 
@@ -71,6 +76,50 @@ public sealed class MultiTensorOptimizerTests(IlgpuFixture fixture)
             Assert.Equal(m[i].ToArray(), state[$"exp_avg.p{i}"].ToArray());
             Assert.Equal(v[i].ToArray(), state[$"exp_avg_sq.p{i}"].ToArray());
         }
+    }
+
+    [Fact]
+    public void TrainingAGptThroughTheArena_IsBitwiseTheTrainingOfSeparateTensors()
+    {
+        // Gradients written into the homes, the one-launch AdamW and its moments, against the model as it was before:
+        // every parameter and gradient its own buffer, one AdamW launch per parameter. GPT-2 ties its LM head to the
+        // token embedding, so that gradient adds two contributions.
+        var backend = new CpuBackend();
+        var config = GptConfig.Tiny(256) with { ContextLength = 16 };
+        using var separate = new GptModel(config, backend, seed: 3);
+        using var gathered = new GptModel(config, backend, seed: 3);
+        var parameters = separate.Parameters().ToList();
+        var moments = parameters.Select(p => (M: Tensor.Persistent(new float[p.Length], p.Shape, backend),
+            V: Tensor.Persistent(new float[p.Length], p.Shape, backend))).ToList();
+        var optimizer = new AdamW(gathered.NamedParameters(), weightDecay: WeightDecay);
+        var rng = new Rng(4);
+
+        for (int step = 1; step <= 3; step++)
+        {
+            var batch = Enumerable.Range(0, 2).Select(_ =>
+            {
+                var ids = Enumerable.Range(0, 17).Select(_ => rng.NextInt(256)).ToArray();
+                return new Sample(ids[..16], ids[1..], Enumerable.Repeat(1f, 16).ToArray());
+            }).ToArray();
+            foreach (var model in new DecoderModel[] { separate, gathered })
+            {
+                using var scope = TensorScope.Begin();
+                var (ids, targets, mask) = BatchTensors.Create(batch, model);
+                Ops.Sum(PerSampleLoss.Compute(model, ids, targets, mask)).Backward();
+            }
+            for (int i = 0; i < parameters.Count; i++)
+            {
+                var p = parameters[i];
+                backend.AdamW(p.Buffer, p.Grad!.Buffer, moments[i].M.Buffer, moments[i].V.Buffer, p.Length, LearningRate(step),
+                    0.9f, 0.999f, 1e-8f, p.Rank >= 2 ? WeightDecay : 0f, step);
+            }
+            optimizer.Step(LearningRate(step));
+            separate.ZeroGrad();
+            gathered.ZeroGrad();
+        }
+
+        foreach (var (expected, actual) in parameters.Zip(gathered.Parameters()))
+            Assert.Equal(expected.ToArray(), actual.ToArray());
     }
 
     [Fact]

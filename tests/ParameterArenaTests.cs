@@ -76,6 +76,47 @@ public sealed class ParameterArenaTests
     }
 
     [Fact]
+    public void AnOpWritesTheFirstContributionIntoTheHome_AndLaterOnesAddThere()
+    {
+        var w = Parameter(1f, 2f);
+        var arena = ParameterArena.Of([w]);
+        long rents = _backend.PoolStats.Rents;
+
+        // The product's backward writes dw straight into the home: it rents no buffer for it.
+        var dw = w.NewGradContribution();
+        Assert.Equal(rents, _backend.PoolStats.Rents);
+        _backend.Fill(dw.Buffer, 3f, 2);
+        w.AccumulateGrad(dw);
+        Assert.Equal([3f, 3f], Download(arena.Gradients(), 2));
+
+        var more = w.NewGradContribution();
+        Assert.Equal(rents + 1, _backend.PoolStats.Rents);
+        _backend.Fill(more.Buffer, 0.5f, 2);
+        w.AccumulateGrad(more);
+        Assert.Equal([3.5f, 3.5f], w.Grad!.ToArray());
+    }
+
+    [Fact]
+    public void TwoContributionsMadeBeforeEitherIsHandedOver_BothCount_InEitherOrder()
+    {
+        foreach (bool homeFirst in new[] { true, false })
+        {
+            var w = Parameter(0f, 0f);
+            var arena = ParameterArena.Of([w]);
+            var home = w.NewGradContribution();
+            var other = w.NewGradContribution();
+            _backend.Fill(home.Buffer, 1f, 2);
+            _backend.Fill(other.Buffer, 2f, 2);
+
+            w.AccumulateGrad(homeFirst ? home : other);
+            w.AccumulateGrad(homeFirst ? other : home);
+
+            Assert.Equal([3f, 3f], w.Grad!.ToArray());
+            Assert.Equal([3f, 3f], Download(arena.Gradients(), 2));
+        }
+    }
+
+    [Fact]
     public void Gathering_FreesTheParametersOwnBuffers()
     {
         var a = Parameter(1f, 2f);

@@ -19,8 +19,9 @@ public static partial class Ops
         return backend;
     }
 
-    /// <summary>A gradient contribution: owned by no scope, handed to <see cref="Tensor.AccumulateGrad"/>.</summary>
-    private static Tensor NewGrad(Tensor like) => Tensor.EmptyUntracked(like.Shape, like.Backend);
+    /// <summary>A gradient contribution: owned by no scope, handed to <see cref="Tensor.AccumulateGrad"/> (for a parameter in
+    /// an arena, its gradient home, see <see cref="Tensor.NewGradContribution"/>).</summary>
+    private static Tensor NewGrad(Tensor like) => like.NewGradContribution();
 
     private static Tensor ZeroGrad(Tensor like)
     {
