@@ -36,8 +36,8 @@ public sealed unsafe partial class CpuBackend : IBackend
     public void Download<T>(DeviceBuffer<T> source, Span<T> destination) where T : unmanaged =>
         Own(source).Span[..destination.Length].CopyTo(destination);
 
-    // Fill and Copy split large counts over the cores: every step copies each parameter's gradient into its home in the
-    // parameter arena, and zeroes the embedding tables' gradients before the scatter adds into them.
+    // Fill and Copy split large counts over the cores like the other element-wise kernels: every step zeroes each
+    // embedding table's gradient before the scatter adds into it (GPT-2's token embedding is 38M floats).
     public void Fill(DeviceBuffer<float> destination, float value, int count)
     {
         ArgumentOutOfRangeException.ThrowIfGreaterThan(count, destination.Length);
