@@ -18,24 +18,13 @@ public sealed unsafe partial class CpuBackend
     {
         float* p = P(parameters), g = P(gradients), m = P(firstMoments), v = P(secondMoments);
         int* table = P(chunks);
-        int total = 0;
-        for (int c = 0; c < chunkCount; c++) total += table[c * ChunkTable.IntsPerChunk + 1];
-        // One parallel loop over the chunks' elements as if they lay end to end: each worker takes an equal share of
-        // them and walks the chunks that overlap it, however the tensors' sizes are spread.
-        CpuParallel.For(total, ElementGrain, (start, end) =>
+        // A parallel loop over the table: its chunks are small (at most ChunkTable.MaxChunkLength elements), so handing
+        // them out as workers free up keeps the cores evenly busy however the tensors' sizes are spread.
+        CpuParallel.ForEach(chunkCount, c =>
         {
-            int chunkStart = 0;
-            for (int c = 0; c < chunkCount && chunkStart < end; c++)
-            {
-                int* chunk = table + c * ChunkTable.IntsPerChunk;
-                int from = Math.Max(start, chunkStart), to = Math.Min(end, chunkStart + chunk[1]);
-                if (from < to)
-                {
-                    int at = chunk[0] + from - chunkStart;
-                    AdamWRange(p + at, g + at, m + at, v + at, to - from, step, chunk[2] != 0 ? step.Decay : 1f);
-                }
-                chunkStart += chunk[1];
-            }
+            int* chunk = table + c * ChunkTable.IntsPerChunk;
+            int at = chunk[0];
+            AdamWRange(p + at, g + at, m + at, v + at, chunk[1], step, chunk[2] != 0 ? step.Decay : 1f);
         });
     }
 

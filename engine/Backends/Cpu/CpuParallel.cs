@@ -1,6 +1,7 @@
 namespace HardFocus.Engine.Backends.Cpu;
 
-/// <summary>Splits a range into a few contiguous chunks, one per core, and runs small ranges inline.</summary>
+/// <summary>Splits a range into a few contiguous chunks, one per core, and runs small ranges inline; or hands out many
+/// small items as workers free up.</summary>
 internal static class CpuParallel
 {
     private static int _workers = Environment.ProcessorCount;
@@ -34,4 +35,9 @@ internal static class CpuParallel
 
     public static void For(int count, int minItemsPerChunk, Action<int, int> body) =>
         For(count, minItemsPerChunk, (_, start, end) => body(start, end));
+
+    /// <summary>Runs <paramref name="body"/> on items 0 .. count - 1, handed out to the workers as they free up rather than
+    /// split in advance: for many small items of uneven size whose results do not depend on which worker runs them.</summary>
+    public static void ForEach(int count, Action<int> body) =>
+        Parallel.For(0, count, new ParallelOptions { MaxDegreeOfParallelism = Workers }, body);
 }
