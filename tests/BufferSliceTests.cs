@@ -8,14 +8,12 @@ namespace HardFocus.Tests;
 [Collection("ilgpu")]
 public sealed class BufferSliceTests(IlgpuFixture fixture)
 {
-    private IBackend Backend(string device) => device == "cpu" ? new CpuBackend() : fixture.Backend;
-
     [Theory]
     [InlineData("cpu")]
     [InlineData("ilgpu")]
     public void ASlice_ReadsAndWritesOnlyItsRange(string device)
     {
-        var backend = Backend(device);
+        IBackend backend = device == "cpu" ? new CpuBackend() : fixture.Backend;
         var parent = backend.Allocate<float>(10);
         backend.Upload<float>([0, 1, 2, 3, 4, 5, 6, 7, 8, 9], parent);
         var slice = parent.Slice(3, 4);
