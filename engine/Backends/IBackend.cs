@@ -116,10 +116,9 @@ public interface IBackend : IDisposable
         DeviceBuffer<float> secondMoment, int count, float learningRate, float beta1, float beta2, float epsilon,
         float weightDecay, int step);
     /// <summary>The same update for many tensors stored in flat buffers, in one launch: <paramref name="chunks"/> holds
-    /// <paramref name="chunkCount"/> (offset, length, decays) triples (see <see cref="ChunkTable"/>). A chunk's elements
-    /// are multiplied by <see cref="AdamWStep.Decay"/> when decays is 1 and by nothing when it is 0; elements in no chunk
-    /// are left alone. Bitwise the same as <see cref="AdamW(DeviceBuffer{float}, DeviceBuffer{float}, DeviceBuffer{float}, DeviceBuffer{float}, int, float, float, float, float, float, int)"/>
-    /// on each tensor.</summary>
+    /// <paramref name="chunkCount"/> (offset, length, decays) triples (see <see cref="ChunkTable"/>). A chunk's weights are
+    /// multiplied by <see cref="AdamWStep.Decay"/> when decays is 1 and left unscaled when it is 0; elements in no chunk are
+    /// left alone. Bitwise the same as the single-tensor AdamW on each tensor.</summary>
     void MultiTensorAdamW(DeviceBuffer<float> parameters, DeviceBuffer<float> gradients, DeviceBuffer<float> firstMoments,
         DeviceBuffer<float> secondMoments, DeviceBuffer<int> chunks, int chunkCount, AdamWStep step);
 }
