@@ -28,7 +28,15 @@ public sealed unsafe partial class CpuBackend : IBackend
 
     public void Recycle<T>(DeviceBuffer<T> buffer) where T : unmanaged => _pool.Return(Own(buffer));
 
-    public void TrimPool() => _pool.Trim(_ => { });
+    /// <summary>Drops every idle buffer. They are pinned arrays, which only a garbage collection gives back to the system,
+    /// so one runs when any was dropped, in the mode that also returns the freed memory: trimming is rare (after gathering
+    /// parameters into an arena, whose old buffers would otherwise keep GPT-2's peak memory 0.2-0.5 GB higher).</summary>
+    public void TrimPool()
+    {
+        bool dropped = false;
+        _pool.Trim(_ => dropped = true);
+        if (dropped) GC.Collect(GC.MaxGeneration, GCCollectionMode.Aggressive, blocking: true, compacting: true);
+    }
 
     public void Upload<T>(ReadOnlySpan<T> source, DeviceBuffer<T> destination) where T : unmanaged =>
         source.CopyTo(Own(destination).Span);
@@ -56,7 +64,8 @@ public sealed unsafe partial class CpuBackend : IBackend
     /// copying it out and back.</summary>
     public Span<float> HostMemory(DeviceBuffer<float> buffer) => Own(buffer).Span;
 
-    public void Dispose() => TrimPool();
+    // A disposed backend's buffers are garbage with it: no collection is forced for them.
+    public void Dispose() => _pool.Trim(_ => { });
 
     /// <summary>Checks that a buffer was made here: mixing backends is a programming error worth a clear message.</summary>
     private CpuBuffer<T> Own<T>(DeviceBuffer<T> buffer) where T : unmanaged =>
