@@ -1,3 +1,4 @@
+using System.Numerics;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
@@ -117,6 +118,11 @@ public static unsafe class CpuGemm
     private static void Single<TK>(Job g, bool serial) where TK : struct, IKernel
     {
         if (g.K == 0 || g.Alpha == 0f) { ScaleC(g); return; }
+        if (g.M <= CpuGemv.MaxRows && typeof(TK) != typeof(KScalar) && Vector.IsHardwareAccelerated)
+        {
+            CpuGemv.Run(g.TransA, g.TransB, g.M, g.N, g.K, g.Alpha, g.A, g.Lda, g.B, g.Ldb, g.Beta, g.C, g.Ldc, serial);
+            return;
+        }
         int threads = serial || (long)g.M * g.N * g.K < SerialWork ? 1 : CpuParallel.Workers;
         int nt = RoundUp(Ceil(g.N, Ceil(g.N, NC)), TK.NR), kcEven = Ceil(g.K, Ceil(g.K, KC)); // no thin leftovers
         int mPanels = Ceil(g.M, TK.MR), nPanels = nt / TK.NR;
