@@ -32,10 +32,7 @@ public sealed unsafe partial class CpuBackend
             for (int r = s; r < e; r++)
             {
                 long o = (long)r * cols;
-                var yr = new ReadOnlySpan<float>(py + o, cols);
-                var dyr = new ReadOnlySpan<float>(pdy + o, cols);
-                // dx = (dy - <dy, y>) * y, in one pass after the dot product.
-                TensorPrimitives.AddMultiply(dyr, -TensorPrimitives.Dot(dyr, yr), yr, new Span<float>(pdx + o, cols));
+                RowKernels.SoftmaxGrad(py + o, pdy + o, pdx + o, cols);
             }
         });
     }

@@ -34,6 +34,25 @@ internal static unsafe class RowKernels
         return sum;
     }
 
+    /// <summary>dx = (dy - sum(dy * y)) * y: the softmax backward of one row, the dot product first, then one pass.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void SoftmaxGrad(float* y, float* dy, float* dx, int n)
+    {
+        int w = Vector<float>.Count, j = 0;
+        Vector<float> s0 = default, s1 = default;
+        for (; j + 2 * w <= n; j += 2 * w)
+        {
+            s0 = Vector.FusedMultiplyAdd(Vector.Load(dy + j), Vector.Load(y + j), s0);
+            s1 = Vector.FusedMultiplyAdd(Vector.Load(dy + j + w), Vector.Load(y + j + w), s1);
+        }
+        for (; j + w <= n; j += w) s0 = Vector.FusedMultiplyAdd(Vector.Load(dy + j), Vector.Load(y + j), s0);
+        float dot = Vector.Sum(s0 + s1);
+        for (; j < n; j++) dot = MathF.FusedMultiplyAdd(dy[j], y[j], dot);
+        var vd = new Vector<float>(dot);
+        for (j = 0; j + w <= n; j += w) ((Vector.Load(dy + j) - vd) * Vector.Load(y + j)).Store(dx + j);
+        for (; j < n; j++) dx[j] = (dy[j] - dot) * y[j];
+    }
+
     /// <summary>y = (x - mu) * inv * gamma + beta.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Normalize(float* x, float mu, float inv, float* gamma, float* beta, float* y, int n)
