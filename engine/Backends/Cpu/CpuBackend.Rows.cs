@@ -69,7 +69,7 @@ public sealed unsafe partial class CpuBackend
         float[] partials = ArrayPool<float>.Shared.Rent(2 * cols * chunks);
         CpuParallel.For(rows, grain, (chunk, s, e) =>
         {
-            fixed (float* part = &partials[2 * cols * chunk])
+            fixed (float* part = partials.AsSpan(2 * cols * chunk, 2 * cols))
             {
                 new Span<float>(part, 2 * cols).Clear();
                 for (int r = s; r < e; r++)

@@ -10,7 +10,8 @@ namespace HardFocus.Engine.Backends.Cpu;
 /// Row-major fp32 GEMM, Goto/BLIS style. For each column block x K-slice, a block of op(B) is packed once into
 /// NR-wide micro-panels (it stays in L2 and is shared by all threads); the threads then split the rows of C, packing
 /// an MR-row micro-panel of op(A) at a time (it stays in L1) and sweeping it across the B block with a
-/// register-blocked MR x NR micro-kernel.
+/// register-blocked MR x NR micro-kernel. One to four rows go to <see cref="CpuGemv"/> instead, which streams op(B)
+/// without packing it.
 /// </summary>
 public static unsafe class CpuGemm
 {
@@ -344,7 +345,8 @@ public static unsafe class CpuGemm
     /// <summary>
     /// Starts fetching the C tile that a kernel will read and write once its K loop is done: its rows are a row
     /// stride apart, so no hardware prefetcher guesses them, and by the end of the loop (thousands of cycles) the
-    /// lines have arrived instead of stalling the stores one miss after another.
+    /// lines have arrived instead of stalling the stores one miss after another. Measured against no prefetch in one
+    /// process on the AVX-512 machine: level at most shapes, up to 8% ahead at the 4096-row GPT-2 shapes.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void PrefetchTile(float* c, int ldc, int rows, int lines)
