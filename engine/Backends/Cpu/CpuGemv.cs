@@ -77,7 +77,8 @@ internal static unsafe class CpuGemv
     /// <summary>
     /// B stored n x k: C[i, j] is the dot product of A's row i and B's row j. Four rows of B are read side by side
     /// (four streams keep several cache misses in flight) and each is multiplied into every row of A, whose rows stay
-    /// in L1.
+    /// in L1. The four rows of A are spelled out: a helper taking the accumulators by ref measured 35-40% slower at
+    /// four rows, its accumulators kept in memory instead of registers.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Dots<TR>(in Job g, int j0, int j1) where TR : struct, IRows
