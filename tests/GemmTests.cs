@@ -158,6 +158,16 @@ public sealed unsafe class GemmTests
         Check(null, true, true, 700, 7, 300, 1f, 0f, pad: 2, rng);
     }
 
+    // One to four rows take the streaming path (CpuGemv); these are big enough for it to split columns over threads,
+    // with odd n and k for the leftover columns and the scalar tail of each dot product.
+    [Theory]
+    [MemberData(nameof(Transposes))]
+    public void FewRows_MatchReference(bool tA, bool tB)
+    {
+        var rng = new Random(11);
+        for (int m = 1; m <= 4; m++) Check(null, tA, tB, m, 517, 515, 0.75f, m % 2 == 0 ? 0f : -1.5f, pad: m, rng);
+    }
+
     // Each call's packed B block lives in its calling thread's workspace and is read by pool threads, so calls made
     // from several threads at once (each big enough to go parallel itself) must not disturb one another.
     [Fact]

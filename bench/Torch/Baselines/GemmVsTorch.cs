@@ -6,7 +6,8 @@ using static TorchSharp.torch;
 namespace HardFocus.Bench.Torch.Baselines;
 
 /// <summary>fp32 GEMM, HardFocus's packed kernel against libtorch's (TorchSharp, the baseline), same threads, same
-/// process: squares 256 to 2048 and GPT-2 124M's projections for 4096 tokens in both weight layouts.</summary>
+/// process: squares 256 to 2048, GPT-2 124M's projections for 4096 tokens in both weight layouts, and single rows (one
+/// generated token) through the small preset's qkv and MLP down-projection weights.</summary>
 [Config(typeof(Config))]
 public unsafe class GemmVsTorch
 {
@@ -21,6 +22,7 @@ public unsafe class GemmVsTorch
         new(4096, 768, 768), new(4096, 768, 768, TransB: true),     // attention q, k, v and output projections
         new(4096, 3072, 768), new(4096, 3072, 768, TransB: true),   // MLP up-projection
         new(4096, 768, 3072), new(4096, 768, 3072, TransB: true),   // MLP down-projection
+        new(1, 768, 256, TransB: true), new(1, 256, 1024, TransB: true), // one token through the small preset's Linears
     ];
 
     [ParamsSource(nameof(Shapes))]

@@ -16,9 +16,10 @@ public sealed unsafe partial class CpuBackend
             {
                 var row = new ReadOnlySpan<float>(px + (long)r * cols, cols);
                 var dst = new Span<float>(py + (long)r * cols, cols);
-                TensorPrimitives.Subtract(row, TensorPrimitives.Max(row), dst);
-                TensorPrimitives.Exp(dst, dst);
-                TensorPrimitives.Multiply(dst, 1f / TensorPrimitives.Sum(dst), dst);
+                // Three passes (max; exp and sum; scale) with CpuExp's float exp, which measured about 2x faster
+                // than TensorPrimitives.Exp; the exp pass writes and sums in one go.
+                float sum = CpuExp.ExpShifted(row, TensorPrimitives.Max(row), 1f, dst);
+                TensorPrimitives.Multiply(dst, 1f / sum, dst);
             }
         });
     }
@@ -31,12 +32,7 @@ public sealed unsafe partial class CpuBackend
             for (int r = s; r < e; r++)
             {
                 long o = (long)r * cols;
-                var yr = new ReadOnlySpan<float>(py + o, cols);
-                var dyr = new ReadOnlySpan<float>(pdy + o, cols);
-                var dxr = new Span<float>(pdx + o, cols);
-                // dx = y * (dy - <dy, y>)
-                TensorPrimitives.Subtract(dyr, TensorPrimitives.Dot(dyr, yr), dxr);
-                TensorPrimitives.Multiply(dxr, yr, dxr);
+                RowKernels.SoftmaxGrad(py + o, pdy + o, pdx + o, cols);
             }
         });
     }
@@ -47,18 +43,14 @@ public sealed unsafe partial class CpuBackend
         float* px = P(x), pg = P(gamma), pb = P(beta), py = P(y), pm = P(mean), pr = P(rstd);
         CpuParallel.For(rows, RowGrain(cols), (s, e) =>
         {
-            var g = new ReadOnlySpan<float>(pg, cols);
-            var b = new ReadOnlySpan<float>(pb, cols);
             for (int r = s; r < e; r++)
             {
-                var row = new ReadOnlySpan<float>(px + (long)r * cols, cols);
-                var dst = new Span<float>(py + (long)r * cols, cols);
-                float mu = TensorPrimitives.Sum(row) / cols;
-                TensorPrimitives.Subtract(row, mu, dst);
-                // Two passes (centre, then square) keep the variance accurate when |mean| >> std.
-                float inv = 1f / MathF.Sqrt(TensorPrimitives.SumOfSquares(dst) / cols + epsilon);
-                TensorPrimitives.Multiply(dst, inv, dst);
-                TensorPrimitives.FusedMultiplyAdd(dst, g, b, dst);
+                float* row = px + (long)r * cols;
+                float mu = TensorPrimitives.Sum(new ReadOnlySpan<float>(row, cols)) / cols;
+                // Two passes (mean, then squares of the centred values) keep the variance accurate when |mean| >> std;
+                // the row is in L1 by then, and the last pass writes y straight from x without a centred copy.
+                float inv = 1f / MathF.Sqrt(RowKernels.CentredSumOfSquares(row, mu, cols) / cols + epsilon);
+                RowKernels.Normalize(row, mu, inv, pg, pb, py + (long)r * cols, cols);
                 pm[r] = mu;
                 pr[r] = inv;
             }
@@ -77,34 +69,19 @@ public sealed unsafe partial class CpuBackend
         float[] partials = ArrayPool<float>.Shared.Rent(2 * cols * chunks);
         CpuParallel.For(rows, grain, (chunk, s, e) =>
         {
-            float[] scratch = ArrayPool<float>.Shared.Rent(2 * cols);
-            var xhat = scratch.AsSpan(0, cols);
-            var dxhat = scratch.AsSpan(cols, cols);
-            var dg = partials.AsSpan(2 * cols * chunk, cols);
-            var db = partials.AsSpan(2 * cols * chunk + cols, cols);
-            dg.Clear();
-            db.Clear();
-            var g = new ReadOnlySpan<float>(pg, cols);
-            for (int r = s; r < e; r++)
+            fixed (float* part = partials.AsSpan(2 * cols * chunk, 2 * cols))
             {
-                long o = (long)r * cols;
-                var row = new ReadOnlySpan<float>(px + o, cols);
-                var dyr = new ReadOnlySpan<float>(pdy + o, cols);
-                var dxr = new Span<float>(pdx + o, cols);
-                float inv = pr[r];
-                TensorPrimitives.Subtract(row, pm[r], xhat);
-                TensorPrimitives.Multiply(xhat, inv, xhat);
-                TensorPrimitives.FusedMultiplyAdd(dyr, xhat, dg, dg);
-                TensorPrimitives.Add(db, dyr, db);
-                TensorPrimitives.Multiply(dyr, g, dxhat);
-                // dx = rstd * (dxhat - mean(dxhat) - xhat * mean(dxhat * xhat))
-                float meanD = TensorPrimitives.Sum(dxhat) / cols;
-                float meanDX = TensorPrimitives.Dot(dxhat, xhat) / cols;
-                TensorPrimitives.MultiplyAdd(xhat, -meanDX, dxhat, dxr);
-                TensorPrimitives.Subtract(dxr, meanD, dxr);
-                TensorPrimitives.Multiply(dxr, inv, dxr);
+                new Span<float>(part, 2 * cols).Clear();
+                for (int r = s; r < e; r++)
+                {
+                    long o = (long)r * cols;
+                    // Two passes over x and dy, no scratch row: the first accumulates dgamma, dbeta and the two row
+                    // means; the second recomputes xhat and dxhat = dy * gamma and writes
+                    // dx = rstd * (dxhat - mean(dxhat) - xhat * mean(dxhat * xhat)).
+                    var (sumD, sumDX) = RowKernels.LayerNormGradStats(px + o, pdy + o, pg, pm[r], pr[r], part, part + cols, cols);
+                    RowKernels.LayerNormGradInput(px + o, pdy + o, pg, pm[r], pr[r], sumD / cols, sumDX / cols, pdx + o, cols);
+                }
             }
-            ArrayPool<float>.Shared.Return(scratch);
         });
         var dgOut = new Span<float>(pdg, cols);
         var dbOut = new Span<float>(pdb, cols);

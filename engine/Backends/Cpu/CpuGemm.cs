@@ -1,3 +1,4 @@
+using System.Numerics;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
@@ -9,7 +10,8 @@ namespace HardFocus.Engine.Backends.Cpu;
 /// Row-major fp32 GEMM, Goto/BLIS style. For each column block x K-slice, a block of op(B) is packed once into
 /// NR-wide micro-panels (it stays in L2 and is shared by all threads); the threads then split the rows of C, packing
 /// an MR-row micro-panel of op(A) at a time (it stays in L1) and sweeping it across the B block with a
-/// register-blocked MR x NR micro-kernel.
+/// register-blocked MR x NR micro-kernel. One to four rows go to <see cref="CpuGemv"/> instead, which streams op(B)
+/// without packing it.
 /// </summary>
 public static unsafe class CpuGemm
 {
@@ -117,6 +119,11 @@ public static unsafe class CpuGemm
     private static void Single<TK>(Job g, bool serial) where TK : struct, IKernel
     {
         if (g.K == 0 || g.Alpha == 0f) { ScaleC(g); return; }
+        if (g.M <= CpuGemv.MaxRows && typeof(TK) != typeof(KScalar) && Vector.IsHardwareAccelerated)
+        {
+            CpuGemv.Run(g.TransA, g.TransB, g.M, g.N, g.K, g.Alpha, g.A, g.Lda, g.B, g.Ldb, g.Beta, g.C, g.Ldc, serial);
+            return;
+        }
         int threads = serial || (long)g.M * g.N * g.K < SerialWork ? 1 : CpuParallel.Workers;
         int nt = RoundUp(Ceil(g.N, Ceil(g.N, NC)), TK.NR), kcEven = Ceil(g.K, Ceil(g.K, KC)); // no thin leftovers
         int mPanels = Ceil(g.M, TK.MR), nPanels = nt / TK.NR;
@@ -335,6 +342,20 @@ public static unsafe class CpuGemm
         }
     }
 
+    /// <summary>
+    /// Starts fetching the C tile that a kernel will read and write once its K loop is done: its rows are a row
+    /// stride apart, so no hardware prefetcher guesses them, and by the end of the loop (thousands of cycles) the
+    /// lines have arrived instead of stalling the stores one miss after another. Measured against no prefetch in one
+    /// process on the AVX-512 machine: level at most shapes, up to 8% ahead at the 4096-row GPT-2 shapes.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void PrefetchTile(float* c, int ldc, int rows, int lines)
+    {
+        if (!Sse.IsSupported) return;
+        for (int r = 0; r < rows; r++, c += ldc)
+            for (int l = 0; l < lines; l++) Sse.Prefetch0(c + 16 * l);
+    }
+
     private static int Ceil(int x, int y) => (x + y - 1) / y;
     private static int RoundUp(int x, int y) => Ceil(x, y) * y;
 
@@ -385,6 +406,7 @@ public static unsafe class CpuGemm
             Vector512<float> c30 = default, c31 = default, c40 = default, c41 = default, c50 = default, c51 = default;
             Vector512<float> c60 = default, c61 = default, c70 = default, c71 = default, c80 = default, c81 = default;
             Vector512<float> c90 = default, c91 = default, cA0 = default, cA1 = default, cB0 = default, cB1 = default;
+            PrefetchTile(c, ldc, 12, 2);
             for (int p = 0; p < kc; p++, a += 12, b += 32)
             {
                 Vector512<float> b0 = Vector512.Load(b), b1 = Vector512.Load(b + 16), x;
@@ -433,6 +455,7 @@ public static unsafe class CpuGemm
         {
             Vector256<float> c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default;
             Vector256<float> c30 = default, c31 = default, c40 = default, c41 = default, c50 = default, c51 = default;
+            PrefetchTile(c, ldc, 6, 1);
             for (int p = 0; p < kc; p++, a += 6, b += 16)
             {
                 Vector256<float> b0 = Vector256.Load(b), b1 = Vector256.Load(b + 8), x;
