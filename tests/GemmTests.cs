@@ -150,6 +150,13 @@ public sealed unsafe class GemmTests
     public void LargeMultiBlock_MatchesReference(bool tA, bool tB)
         => Check(null, tA, tB, 300, 257, 513, 1.5f, -0.5f, pad: 11, new Random(7));
 
+    // Tall enough that each thread's rows span several packed row blocks (MC), with several K slices and beta != 0.
+    [Theory]
+    [InlineData(false, false)]
+    [InlineData(true, false)]
+    public void ManyRowBlocks_MatchReference(bool tA, bool tB)
+        => Check(null, tA, tB, 2 * CpuGemm.MC + 43, 37, CpuGemm.KC + 9, 1f, 0.5f, pad: 1, new Random(12));
+
     [Fact]
     public void WideAndTall_MatchReference()
     {
@@ -168,7 +175,7 @@ public sealed unsafe class GemmTests
         for (int m = 1; m <= 4; m++) Check(null, tA, tB, m, 517, 515, 0.75f, m % 2 == 0 ? 0f : -1.5f, pad: m, rng);
     }
 
-    // Each call's packed B block lives in its calling thread's workspace and is read by pool threads, so calls made
+    // Packed blocks live in per-thread workspaces, and a parallel call runs its parts on pool threads, so calls made
     // from several threads at once (each big enough to go parallel itself) must not disturb one another.
     [Fact]
     public void ConcurrentCallers_MatchReference()

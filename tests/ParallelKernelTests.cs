@@ -69,6 +69,25 @@ public class ParallelKernelTests
         }
     }
 
+    // Far from 0 the sigmoid's exp overflows to infinity or underflows to 0; GELU must still come out as x or 0 with
+    // slope 1 or 0, in the vector body and in the scalar tail alike.
+    [Fact]
+    public void Gelu_SaturatesWithoutNaN()
+    {
+        float[] x = [-1e4f, -60f, -12f, 12f, 60f, 1e4f, -1e4f, -60f, -12f, 12f, 60f, 1e4f, 1e4f, -1e4f, 60f, -60f, 30f];
+        int n = x.Length;
+        float[] dy = Enumerable.Repeat(2f, n).ToArray();
+        var y = _cpu.Allocate<float>(n); var dx = _cpu.Allocate<float>(n);
+        _cpu.Gelu(Upload(x), y, n);
+        _cpu.GeluBackward(Upload(x), Upload(dy), dx, n);
+        float[] ys = Download(y, n), dxs = Download(dx, n);
+        for (int i = 0; i < n; i++)
+        {
+            Near(x[i] > 0 ? x[i] : 0, ys[i], 1e-6 * Math.Abs(x[i]));
+            Near(x[i] > 0 ? 2 : 0, dxs[i], 1e-6);
+        }
+    }
+
     [Fact]
     public void LayerNorm_ForwardAndParameterGradients()
     {

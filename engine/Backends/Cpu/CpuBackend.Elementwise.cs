@@ -1,4 +1,6 @@
+using System.Numerics;
 using System.Numerics.Tensors;
+using System.Runtime.CompilerServices;
 
 namespace HardFocus.Engine.Backends.Cpu;
 
@@ -104,23 +106,21 @@ public sealed unsafe partial class CpuBackend
         return total;
     }
 
-    // GELU (tanh form) = x * sigmoid(2u), with the constants of GeluConstants.
-    private const int GeluChunk = 1024;
-
+    // GELU (tanh form) = x * sigmoid(2u), with the constants of GeluConstants, one vector at a time in a single pass
+    // (sigmoid through CpuExp): the earlier six TensorPrimitives passes per chunk and a scalar derivative loop made
+    // the GELU backward about 5% of a small-preset training step's CPU time.
     public void Gelu(DeviceBuffer<float> x, DeviceBuffer<float> y, int count)
     {
         float* px = P(x), py = P(y);
         CpuParallel.For(count, ElementGrain, (s, e) =>
         {
-            Span<float> sig = stackalloc float[GeluChunk];
-            for (int i = s; i < e; i += GeluChunk)
+            int i = s;
+            for (; i <= e - Vector<float>.Count; i += Vector<float>.Count)
             {
-                int n = Math.Min(GeluChunk, e - i);
-                var xs = new ReadOnlySpan<float>(px + i, n);
-                var t = sig[..n];
-                GeluSigmoid(xs, t);
-                TensorPrimitives.Multiply(xs, t, new Span<float>(py + i, n));
+                var v = Vector.Load(px + i);
+                (v * GeluSigmoid(v)).Store(py + i);
             }
+            for (; i < e; i++) py[i] = px[i] * GeluSigmoid(new Vector<float>(px[i]))[0];
         });
     }
 
@@ -129,31 +129,30 @@ public sealed unsafe partial class CpuBackend
         float* px = P(x), pdy = P(dy), pdx = P(dx);
         CpuParallel.For(count, ElementGrain, (s, e) =>
         {
-            Span<float> sig = stackalloc float[GeluChunk];
-            for (int i = s; i < e; i += GeluChunk)
-            {
-                int n = Math.Min(GeluChunk, e - i);
-                GeluSigmoid(new ReadOnlySpan<float>(px + i, n), sig[..n]);
-                // d/dx [x s(2u)] = s + x s (1 - s) 2u'.
-                for (int j = 0; j < n; j++)
-                {
-                    float xv = px[i + j], sv = sig[j];
-                    float du = GeluConstants.TwoSqrtTwoOverPi * (1f + GeluConstants.CubicSlope * xv * xv);
-                    pdx[i + j] = pdy[i + j] * (sv + xv * sv * (1f - sv) * du);
-                }
-            }
+            int i = s;
+            for (; i <= e - Vector<float>.Count; i += Vector<float>.Count)
+                GeluDerivative(Vector.Load(px + i), Vector.Load(pdy + i)).Store(pdx + i);
+            for (; i < e; i++) pdx[i] = GeluDerivative(new Vector<float>(px[i]), new Vector<float>(pdy[i]))[0];
         });
     }
 
-    /// <summary>sig = sigmoid(2c (x + 0.044715 x^3)), vectorised in three passes over a short chunk.</summary>
-    private static void GeluSigmoid(ReadOnlySpan<float> x, Span<float> sig)
+    /// <summary>sigmoid(2u) = 1 / (1 + exp(-2u)) with 2u = 2 sqrt(2/pi) (x + 0.044715 x^3).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector<float> GeluSigmoid(Vector<float> x)
     {
-        TensorPrimitives.Multiply(x, x, sig);                                  // x^2
-        TensorPrimitives.Multiply(sig, GeluConstants.Cubic, sig);
-        TensorPrimitives.Add(sig, 1f, sig);                                    // 1 + 0.044715 x^2
-        TensorPrimitives.Multiply(sig, x, sig);                                // x + 0.044715 x^3
-        TensorPrimitives.Multiply(sig, GeluConstants.TwoSqrtTwoOverPi, sig);   // 2u
-        TensorPrimitives.Sigmoid(sig, sig);
+        var twoU = x * Vector.FusedMultiplyAdd(x * x, new Vector<float>(GeluConstants.TwoSqrtTwoOverPi * GeluConstants.Cubic),
+            new Vector<float>(GeluConstants.TwoSqrtTwoOverPi));
+        return Vector<float>.One / (Vector<float>.One + CpuExp.Exp(-twoU));
+    }
+
+    /// <summary>dy * d/dx [x s(2u)] = dy (s + x s (1 - s) 2u').</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector<float> GeluDerivative(Vector<float> x, Vector<float> dy)
+    {
+        var sig = GeluSigmoid(x);
+        var du = Vector.FusedMultiplyAdd(x * x, new Vector<float>(GeluConstants.TwoSqrtTwoOverPi * GeluConstants.CubicSlope),
+            new Vector<float>(GeluConstants.TwoSqrtTwoOverPi));
+        return dy * Vector.FusedMultiplyAdd(x * sig * (Vector<float>.One - sig), du, sig);
     }
 
     public void Dropout(DeviceBuffer<float> x, DeviceBuffer<float> y, DeviceBuffer<float> keep, int count, float p, ulong seed)
@@ -171,16 +170,18 @@ public sealed unsafe partial class CpuBackend
         });
     }
 
-    // SwiGLU runs in blocks of GeluChunk elements, so its three vectorised passes over a block read it from L1 rather
-    // than streaming the whole range through memory three times.
+    // SwiGLU runs in blocks of SwiGluChunk elements, so its vectorised passes over a block read it from L1 rather
+    // than streaming the whole range through memory several times.
+    private const int SwiGluChunk = 1024;
+
     public void SwiGlu(DeviceBuffer<float> gate, DeviceBuffer<float> up, DeviceBuffer<float> y, int count)
     {
         float* pg = P(gate), pu = P(up), py = P(y);
         CpuParallel.For(count, ElementGrain, (s, e) =>
         {
-            for (int i = s; i < e; i += GeluChunk)
+            for (int i = s; i < e; i += SwiGluChunk)
             {
-                int n = Math.Min(GeluChunk, e - i);
+                int n = Math.Min(SwiGluChunk, e - i);
                 var g = new ReadOnlySpan<float>(pg + i, n);
                 var dst = new Span<float>(py + i, n);
                 TensorPrimitives.Sigmoid(g, dst);
@@ -196,11 +197,11 @@ public sealed unsafe partial class CpuBackend
         float* pg = P(gate), pu = P(up), pdy = P(dy), pdg = P(dGate), pdu = P(dUp);
         CpuParallel.For(count, ElementGrain, (s, e) =>
         {
-            Span<float> sig = stackalloc float[GeluChunk];
-            Span<float> silu = stackalloc float[GeluChunk];
-            for (int i = s; i < e; i += GeluChunk)
+            Span<float> sig = stackalloc float[SwiGluChunk];
+            Span<float> silu = stackalloc float[SwiGluChunk];
+            for (int i = s; i < e; i += SwiGluChunk)
             {
-                int n = Math.Min(GeluChunk, e - i);
+                int n = Math.Min(SwiGluChunk, e - i);
                 var g = new ReadOnlySpan<float>(pg + i, n);
                 var d = new ReadOnlySpan<float>(pdy + i, n);
                 var sg = sig[..n];

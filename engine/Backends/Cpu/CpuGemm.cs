@@ -8,10 +8,10 @@ namespace HardFocus.Engine.Backends.Cpu;
 
 /// <summary>
 /// Row-major fp32 GEMM, Goto/BLIS style. For each column block x K-slice, a block of op(B) is packed once into
-/// NR-wide micro-panels (it stays in L2 and is shared by all threads); the threads then split the rows of C, packing
-/// an MR-row micro-panel of op(A) at a time (it stays in L1) and sweeping it across the B block with a
-/// register-blocked MR x NR micro-kernel. One to four rows go to <see cref="CpuGemv"/> instead, which streams op(B)
-/// without packing it.
+/// NR-wide micro-panels (it stays in L2), then an MR-row micro-panel of op(A) at a time is packed (it stays in L1)
+/// and swept across the B block with a register-blocked MR x NR micro-kernel. Threads each take whole rectangles of
+/// C and run this on their own. One to four rows go to <see cref="CpuGemv"/> instead, which streams op(B) without
+/// packing it.
 /// </summary>
 public static unsafe class CpuGemm
 {
@@ -25,6 +25,10 @@ public static unsafe class CpuGemm
     // yet still measured a few percent ahead of 256 x 512 at 1024^3 and the GPT shape.
     // A multiple of every kernel's NR.
     internal const int NC = 640;
+
+    // Rows of op(A) packed together per K-slice: MC x KC floats = 1.9 MiB, read back from L3 once per column block.
+    // A multiple of every kernel's MR.
+    internal const int MC = 1536;
 
     // Under ~1M multiply-adds (~20 us on one core) waking the thread pool costs about what a second core saves.
     private const long SerialWork = 1L << 20;
@@ -87,13 +91,13 @@ public static unsafe class CpuGemm
         public float Alpha, Beta;
     }
 
-    /// <summary>One column block x K-slice of a GEMM: op(B)[Pc.., J0..J1) packed at PackedB, shared by all threads.</summary>
+    /// <summary>One K-slice x row block x column block of a GEMM: op(A)[I0..I1, Pc..) packed at PackedA and
+    /// op(B)[Pc.., J0..J1) at PackedB.</summary>
     private struct Step
     {
-        public float* PackedB;
-        public int J0, J1, Pc, Kc;
+        public float* PackedA, PackedB;
+        public int I0, I1, J0, J1, Pc, Kc;
         public float Beta;
-        public int RowsPerUnit, PanelsPerUnit, UnitsN; // how the block's C rows/column panels are shared out
     }
 
     private static void Batched<TK>(Job g, long strideA, long strideB, long strideC, int batch) where TK : struct, IKernel
@@ -124,89 +128,112 @@ public static unsafe class CpuGemm
             CpuGemv.Run(g.TransA, g.TransB, g.M, g.N, g.K, g.Alpha, g.A, g.Lda, g.B, g.Ldb, g.Beta, g.C, g.Ldc, serial);
             return;
         }
-        int threads = serial || (long)g.M * g.N * g.K < SerialWork ? 1 : CpuParallel.Workers;
-        int nt = RoundUp(Ceil(g.N, Ceil(g.N, NC)), TK.NR), kcEven = Ceil(g.K, Ceil(g.K, KC)); // no thin leftovers
-        int mPanels = Ceil(g.M, TK.MR), nPanels = nt / TK.NR;
-        var s = new Step { PackedB = Workspace.Current.B, RowsPerUnit = mPanels, PanelsPerUnit = nPanels };
-        if (threads > 1)
+        if (serial || CpuParallel.Workers == 1 || (long)g.M * g.N * g.K < SerialWork) Serial<TK>(g);
+        else Partitioned<TK>(g, CpuParallel.Workers);
+    }
+
+    /// <summary>
+    /// Cuts C into one rectangle of whole micro-panels per thread and runs each as an independent serial GEMM. Each worker packs its own op(B) block into its own core's L2, so no core reads panels another
+    /// core packed, and there is one parallel region per GEMM rather than two barriers per block: measured 8-30%
+    /// faster than threads sharing one packed block on the 2-core AVX-512 machine (bench/RESULTS.md).
+    /// </summary>
+    private static void Partitioned<TK>(Job g, int threads) where TK : struct, IKernel
+    {
+        // Cut the dimension with more panels: a part's A micro-panel is reused across its columns and its B panels
+        // across its rows, so this keeps the smaller of the two reuses as large as possible.
+        int rowPanels = Ceil(g.M, TK.MR), columnPanels = Ceil(g.N, TK.NR);
+        bool byRows = rowPanels >= columnPanels;
+        int panels = byRows ? rowPanels : columnPanels;
+        // One part per thread: two or four smaller parts per thread, which would let a core slowed by other work hand
+        // some of its share over, measured level or a few percent slower (each part packs its own blocks).
+        int parts = Math.Min(panels, threads);
+        Parallel.For(0, parts, new ParallelOptions { MaxDegreeOfParallelism = threads }, part =>
         {
-            // Threads share each packed B block and split its rows: a row band costs nothing extra to hand out,
-            // since every A micro-panel is packed once per block anyway. A few bands per thread let a core slowed
-            // by other work pass rows to the other one. Only when rows are too few are the columns cut as well,
-            // at the price of packing A once per column group.
-            s.RowsPerUnit = Ceil(mPanels, Math.Min(mPanels, 4 * threads));
-            int unitsM = Ceil(mPanels, s.RowsPerUnit);
-            if (unitsM < 2 * threads) s.PanelsPerUnit = Ceil(nPanels, Math.Min(nPanels, Ceil(2 * threads, unitsM)));
-        }
-        for (s.J0 = 0; s.J0 < g.N; s.J0 += nt)
-        {
-            s.J1 = Math.Min(g.N, s.J0 + nt);
-            int panels = Ceil(s.J1 - s.J0, TK.NR);
-            s.UnitsN = Ceil(panels, s.PanelsPerUnit);
-            int units = Ceil(mPanels, s.RowsPerUnit) * s.UnitsN;
-            for (s.Pc = 0; s.Pc < g.K; s.Pc += kcEven)
+            int p0 = (int)((long)panels * part / parts), p1 = (int)((long)panels * (part + 1) / parts);
+            Job piece = g;
+            if (byRows)
             {
-                s.Kc = Math.Min(kcEven, g.K - s.Pc);
-                s.Beta = s.Pc == 0 ? g.Beta : 1f; // later K-slices accumulate onto the first one's result
-                if (threads == 1)
+                int i0 = p0 * TK.MR;
+                piece.M = Math.Min(g.M, p1 * TK.MR) - i0;
+                piece.A += g.TransA ? i0 : (long)i0 * g.Lda;
+                piece.C += (long)i0 * g.Ldc;
+            }
+            else
+            {
+                int j0 = p0 * TK.NR;
+                piece.N = Math.Min(g.N, p1 * TK.NR) - j0;
+                piece.B += g.TransB ? (long)j0 * g.Ldb : j0;
+                piece.C += j0;
+            }
+            Serial<TK>(piece);
+        });
+    }
+
+    /// <summary>
+    /// The blocked GEMM on the calling thread. Per K-slice and block of at most MC rows, all of the block's op(A)
+    /// micro-panels are packed back to back (reading A's rows while they are still in cache, and once for every column
+    /// block rather than once per column block); then per column block, op(B) is packed and every A micro-panel is
+    /// swept across it.
+    /// </summary>
+    private static void Serial<TK>(Job g) where TK : struct, IKernel
+    {
+        int nt = RoundUp(Ceil(g.N, Ceil(g.N, NC)), TK.NR), kcEven = Ceil(g.K, Ceil(g.K, KC)); // no thin leftovers
+        Workspace ws = Workspace.Current;
+        var s = new Step { PackedA = ws.A, PackedB = ws.B };
+        for (s.Pc = 0; s.Pc < g.K; s.Pc += kcEven)
+        {
+            s.Kc = Math.Min(kcEven, g.K - s.Pc);
+            s.Beta = s.Pc == 0 ? g.Beta : 1f; // later K-slices accumulate onto the first one's result
+            for (s.I0 = 0; s.I0 < g.M; s.I0 += MC)
+            {
+                s.I1 = Math.Min(g.M, s.I0 + MC);
+                for (int i = s.I0; i < s.I1; i += TK.MR)
+                    PackA<TK>(g, i, Math.Min(TK.MR, s.I1 - i), s.Pc, s.Kc, s.PackedA + (long)(i - s.I0) * s.Kc);
+                for (s.J0 = 0; s.J0 < g.N; s.J0 += nt)
                 {
-                    PackB<TK>(g, s, 0, panels);
-                    for (int u = 0; u < units; u++) Compute<TK>(g, s, u);
-                }
-                else
-                {
-                    ParallelStep<TK>(g, s, panels, units, threads);
+                    s.J1 = Math.Min(g.N, s.J0 + nt);
+                    PackB<TK>(g, s);
+                    Compute<TK>(g, s, ws.Tile);
                 }
             }
         }
     }
 
-    // Separate so that the closures are only allocated when the work is actually shared out.
-    private static void ParallelStep<TK>(Job g, Step s, int panels, int units, int threads) where TK : struct, IKernel
-    {
-        int per = Ceil(panels, Math.Min(panels, 2 * threads));
-        var cap = new ParallelOptions { MaxDegreeOfParallelism = threads };
-        Parallel.For(0, Ceil(panels, per), cap, t => PackB<TK>(g, s, t * per, Math.Min(panels, (t + 1) * per)));
-        Parallel.For(0, units, cap, u => Compute<TK>(g, s, u));
-    }
-
+    /// <summary>Sweeps each packed A micro-panel of the step's row block across its packed B block.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Compute<TK>(in Job g, in Step s, int unit) where TK : struct, IKernel
+    private static void Compute<TK>(in Job g, in Step s, float* tile) where TK : struct, IKernel
     {
-        int i0 = unit / s.UnitsN * s.RowsPerUnit * TK.MR, i1 = Math.Min(g.M, i0 + s.RowsPerUnit * TK.MR);
-        int j0 = s.J0 + unit % s.UnitsN * s.PanelsPerUnit * TK.NR, j1 = Math.Min(s.J1, j0 + s.PanelsPerUnit * TK.NR);
-        Workspace ws = Workspace.Current;
-        for (int i = i0; i < i1; i += TK.MR)
+        for (int i = s.I0; i < s.I1; i += TK.MR)
         {
-            int mr = Math.Min(TK.MR, i1 - i);
-            PackA<TK>(g, i, mr, s.Pc, s.Kc, ws.A);
+            int mr = Math.Min(TK.MR, s.I1 - i);
+            float* ap = s.PackedA + (long)(i - s.I0) * s.Kc;
             float* cRow = g.C + (long)i * g.Ldc;
-            for (int j = j0; j < j1; j += TK.NR)
+            for (int j = s.J0; j < s.J1; j += TK.NR)
             {
-                int nr = Math.Min(TK.NR, j1 - j);
+                int nr = Math.Min(TK.NR, s.J1 - j);
                 float* bp = s.PackedB + (long)(j - s.J0) * s.Kc;
                 if (mr == TK.MR && nr == TK.NR)
                 {
-                    TK.Run(s.Kc, ws.A, bp, cRow + j, g.Ldc, g.Alpha, s.Beta);
+                    TK.Run(s.Kc, ap, bp, cRow + j, g.Ldc, g.Alpha, s.Beta);
                 }
                 else
                 {
                     // Edge tile: the kernel always computes a full MR x NR tile (packing zero-padded it), so it
                     // writes to scratch and only the valid part is merged into C.
-                    TK.Run(s.Kc, ws.A, bp, ws.Tile, TK.NR, 1f, 0f);
-                    Merge(ws.Tile, TK.NR, cRow + j, g.Ldc, mr, nr, g.Alpha, s.Beta);
+                    TK.Run(s.Kc, ap, bp, tile, TK.NR, 1f, 0f);
+                    Merge(tile, TK.NR, cRow + j, g.Ldc, mr, nr, g.Alpha, s.Beta);
                 }
             }
         }
     }
 
-    /// <summary>Packs column panels [p0, p1) of the step's B block: each kc rows of NR contiguous floats, zero-padded.</summary>
+    /// <summary>Packs the step's B block as column panels of kc rows of NR contiguous floats, zero-padded.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void PackB<TK>(in Job g, in Step s, int p0, int p1) where TK : struct, IKernel
+    private static void PackB<TK>(in Job g, in Step s) where TK : struct, IKernel
     {
-        int NR = TK.NR, kc = s.Kc, pc = s.Pc;
+        int NR = TK.NR, kc = s.Kc, pc = s.Pc, panels = Ceil(s.J1 - s.J0, NR);
         long ldb = g.Ldb;
-        for (int t = p0; t < p1; t++)
+        for (int t = 0; t < panels; t++)
         {
             int j = s.J0 + t * NR, nr = Math.Min(NR, s.J1 - j);
             float* dst = s.PackedB + (long)t * NR * kc;
@@ -372,10 +399,10 @@ public static unsafe class CpuGemm
 
         private Workspace()
         {
-            // A gets 16 floats of slack for Transpose8's spill past the end of a micro-panel.
-            B = (float*)NativeMemory.AlignedAlloc((nuint)(KC * NC + MaxMR * KC + 16 + MaxMR * MaxNR) * sizeof(float), 64);
+            // A gets 16 floats of slack for Transpose8's spill past the end of the last micro-panel.
+            B = (float*)NativeMemory.AlignedAlloc((nuint)(KC * NC + MC * KC + 16 + MaxMR * MaxNR) * sizeof(float), 64);
             A = B + KC * NC;
-            Tile = A + MaxMR * KC + 16;
+            Tile = A + MC * KC + 16;
         }
 
         ~Workspace() => NativeMemory.AlignedFree(B);
