@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Runtime.Intrinsics;
+using HardFocus.Engine.Backends;
 using HardFocus.Engine.Backends.Cpu;
 using HardFocus.Training.Reweighting;
 
@@ -32,7 +33,9 @@ internal static class CompareCommand
         using var folder = new TemporaryFolder();
         string weights = Path.Combine(folder.Path, "model.safetensors");
         SharedWeights.Write(config, seed: 8, weights);
-        using var ours = new EngineSide(config, weights, LearningRate);
+        // With --profile, HardFocus's kernels run through a timing wrapper, which costs well under a millisecond a step.
+        using var kernels = profile ? ProfilingBackend.Cpu() : null;
+        using var ours = new EngineSide(config, weights, LearningRate, kernels);
         using var theirs = new TorchSide(config, weights, LearningRate);
         var irdro = new IrDro(Lambda);
 
@@ -53,6 +56,7 @@ internal static class CompareCommand
             theirs.Step(batches[i], Lambda);
         }
 
+        kernels?.Reset();
         var ourTimer = profile ? new StepTimer() : null;
         var theirTimer = profile ? new StepTimer() : null;
         var ourSeconds = new List<double>();
@@ -77,6 +81,7 @@ internal static class CompareCommand
         {
             PrintProfile("hardfocus", ourTimer!, steps);
             PrintProfile("torchsharp", theirTimer!, steps);
+            PrintKernels(kernels!.Snapshot(), ourTimer!.Phases.Sum(p => p.Seconds), steps);
         }
         Console.WriteLine($"ratio hardfocus/torchsharp tokens/s: {ourRate / theirRate:0.00}");
         return 0;
@@ -106,6 +111,25 @@ internal static class CompareCommand
         var sorted = values.Order().ToArray();
         int n = sorted.Length;
         return n % 2 == 1 ? sorted[n / 2] : (sorted[n / 2 - 1] + sorted[n / 2]) / 2;
+    }
+
+    /// <summary>HardFocus's time by kernel (GEMMs by shape), per step, with what the kernels leave to the step.</summary>
+    private static void PrintKernels(IReadOnlyList<KernelTime> table, double stepSeconds, int steps)
+    {
+        const int Shown = 20;
+        double kernelSeconds = table.Sum(k => k.Time.TotalSeconds);
+        Console.WriteLine($"kernels hardfocus (ms per step; GEMMs as NN/NT/TN/TT m x n x k, NT = weight stored n x k):");
+        foreach (var k in table.Take(Shown))
+        {
+            string rate = k.Flops > 0 ? $"  {k.Flops / k.Time.TotalSeconds / 1e9,6:N1} GFLOP/s" : "";
+            Console.WriteLine($"  {k.Kernel,-34} {k.Time.TotalMilliseconds / steps,8:N2} ms  {k.Time.TotalSeconds / stepSeconds,4:P0}  {(double)k.Calls / steps,6:N1} calls{rate}");
+        }
+        var gemms = table.Where(k => k.Flops > 0).ToArray();
+        double gemmSeconds = gemms.Sum(k => k.Time.TotalSeconds);
+        if (table.Count > Shown)
+            Console.WriteLine($"  {table.Count - Shown} more kernels {table.Skip(Shown).Sum(k => k.Time.TotalMilliseconds) / steps,8:N2} ms");
+        Console.WriteLine($"  all GEMMs {gemmSeconds * 1e3 / steps:N1} ms ({gemmSeconds / stepSeconds:P0}) at {gemms.Sum(k => k.Flops) / gemmSeconds / 1e9:N1} GFLOP/s; " +
+            $"other kernels {(kernelSeconds - gemmSeconds) * 1e3 / steps:N1} ms; outside kernels (autograd, host work) {(stepSeconds - kernelSeconds) * 1e3 / steps:N1} ms");
     }
 
     private static string Mib(long bytes) => (bytes / (1024.0 * 1024.0)).ToString("N0");

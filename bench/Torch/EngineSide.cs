@@ -1,5 +1,6 @@
 using HardFocus.Engine;
 using HardFocus.Engine.Autograd;
+using HardFocus.Engine.Backends;
 using HardFocus.Engine.Backends.Cpu;
 using HardFocus.Models;
 using HardFocus.Models.Gpt;
@@ -15,10 +16,11 @@ namespace HardFocus.Bench.Torch;
 /// sum_i w_i l_i with the weights as constants, AdamW).</summary>
 internal sealed class EngineSide : IDisposable
 {
-    public EngineSide(IDecoderConfig config, string huggingFaceSafetensors, float learningRate)
+    /// <param name="backend">The CPU backend, or a <see cref="ProfilingBackend"/> around it (compare --profile).</param>
+    public EngineSide(IDecoderConfig config, string huggingFaceSafetensors, float learningRate, IBackend? backend = null)
     {
         // The seed only fills the weights the file then replaces.
-        Model = config.CreateModel(CpuBackend.Shared, seed: 1);
+        Model = config.CreateModel(backend ?? CpuBackend.Shared, seed: 1);
         RunFolder.LoadWeights(huggingFaceSafetensors, Model);
         Optimizer = new AdamW(Model.NamedParameters());
         LearningRate = learningRate;

@@ -79,13 +79,24 @@ public sealed unsafe partial class CpuBackend
     {
         float* px = P(x), py = P(y);
         int rows = count / period;
-        // Each worker owns a band of columns and walks every row, so no partial sums need merging.
+        // Each worker owns a band of columns and walks every row, so no partial sums need merging. Four rows are added
+        // per pass, so the band's running sums are loaded and stored a quarter as often (this is the bias gradient of
+        // every Linear, a few percent of a small model's step).
         CpuParallel.For(period, Math.Max(16, ElementGrain / Math.Max(1, rows)), (s, e) =>
         {
-            var acc = new Span<float>(py + s, e - s);
-            acc.Clear();
-            for (int r = 0; r < rows; r++)
-                TensorPrimitives.Add(acc, new ReadOnlySpan<float>(px + (long)r * period + s, e - s), acc);
+            int width = e - s, w = Vector<float>.Count;
+            new Span<float>(py + s, width).Clear();
+            int r = 0;
+            for (; r + 4 <= rows; r += 4)
+            {
+                float* r0 = px + (long)r * period + s, r1 = r0 + period, r2 = r1 + period, r3 = r2 + period, acc = py + s;
+                int j = 0;
+                for (; j <= width - w; j += w)
+                    (Vector.Load(acc + j) + ((Vector.Load(r0 + j) + Vector.Load(r1 + j)) + (Vector.Load(r2 + j) + Vector.Load(r3 + j)))).Store(acc + j);
+                for (; j < width; j++) acc[j] += (r0[j] + r1[j]) + (r2[j] + r3[j]);
+            }
+            for (; r < rows; r++)
+                TensorPrimitives.Add(new ReadOnlySpan<float>(py + s, width), new ReadOnlySpan<float>(px + (long)r * period + s, width), new Span<float>(py + s, width));
         });
     }
 

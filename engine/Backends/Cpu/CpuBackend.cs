@@ -19,12 +19,20 @@ public sealed unsafe partial class CpuBackend : IBackend
     }
 
     private readonly BufferPool _pool = new();
+    private readonly IBackend _bufferOwner;
+
+    public CpuBackend() : this(null) { }
+
+    /// <param name="bufferOwner">The backend that this one's buffers name as theirs (and so their tensors' backend), when
+    /// this one runs behind a wrapper that must see every kernel call, such as <see cref="ProfilingBackend"/>; this
+    /// backend itself when null.</param>
+    public CpuBackend(IBackend? bufferOwner) => _bufferOwner = bufferOwner ?? this;
 
     public string Name => "cpu";
     public BufferPoolStats PoolStats => _pool.Stats;
 
     public DeviceBuffer<T> Allocate<T>(int length) where T : unmanaged =>
-        _pool.Rent(length, n => new CpuBuffer<T>(this, n));
+        _pool.Rent(length, n => new CpuBuffer<T>(_bufferOwner, n));
 
     public void Recycle<T>(DeviceBuffer<T> buffer) where T : unmanaged => _pool.Return(Own(buffer));
 

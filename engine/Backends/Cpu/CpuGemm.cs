@@ -352,10 +352,22 @@ public static unsafe class CpuGemm
         Avx.Permute2x128(u3, u7, 0x31).Store(dst + 7 * stride);
     }
 
+    /// <summary>c = alpha t + beta c over an mr x nr edge tile, rounded as the kernels' own stores round it (one
+    /// fused multiply-add), so an element's value does not depend on whether its tile was an edge.</summary>
     private static void Merge(float* t, int ldt, float* c, int ldc, int mr, int nr, float alpha, float beta)
     {
+        var va = new Vector<float>(alpha);
+        var vb = new Vector<float>(beta);
         for (int r = 0; r < mr; r++, t += ldt, c += ldc)
-            for (int q = 0; q < nr; q++) c[q] = beta == 0f ? alpha * t[q] : alpha * t[q] + beta * c[q];
+        {
+            int q = 0;
+            for (; q <= nr - Vector<float>.Count; q += Vector<float>.Count)
+            {
+                var scaled = Vector.Load(t + q) * va;
+                (beta == 0f ? scaled : Vector.FusedMultiplyAdd(Vector.Load(c + q), vb, scaled)).Store(c + q);
+            }
+            for (; q < nr; q++) c[q] = beta == 0f ? alpha * t[q] : MathF.FusedMultiplyAdd(c[q], beta, alpha * t[q]);
+        }
     }
 
     private static void ScaleC(in Job g)
