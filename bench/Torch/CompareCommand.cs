@@ -61,12 +61,12 @@ internal static class CompareCommand
         var theirTimer = profile ? new StepTimer() : null;
         var ourSeconds = new List<double>();
         var theirSeconds = new List<double>();
-        long ourPeak = 0, theirPeak = 0, ourGrowth = 0, theirGrowth = 0;
+        long ourPeak = 0, theirPeak = 0, ourGrowth = 0, theirGrowth = 0, ourAllocated = 0, theirAllocated = 0;
         for (int i = 0; i < steps; i++)
         {
             var batch = batches[WarmupSteps + i];
-            void OurStep() => Time(() => ours.Step(batch, irdro, ourTimer), ourTimer, ourSeconds, ref ourPeak, ref ourGrowth);
-            void TheirStep() => Time(() => theirs.Step(batch, Lambda, theirTimer), theirTimer, theirSeconds, ref theirPeak, ref theirGrowth);
+            void OurStep() => Time(() => ours.Step(batch, irdro, ourTimer), ourTimer, ourSeconds, ref ourPeak, ref ourGrowth, ref ourAllocated);
+            void TheirStep() => Time(() => theirs.Step(batch, Lambda, theirTimer), theirTimer, theirSeconds, ref theirPeak, ref theirGrowth, ref theirAllocated);
             // Alternate which side goes first, so neither always inherits the other's cache state.
             if (i % 2 == 0) { OurStep(); TheirStep(); }
             else { TheirStep(); OurStep(); }
@@ -75,8 +75,8 @@ internal static class CompareCommand
         double ourRate = Rate(ourSeconds, batchSize * seq, out string ourSpread);
         double theirRate = Rate(theirSeconds, batchSize * seq, out string theirSpread);
         Console.WriteLine($"{steps} steps each after {WarmupSteps} warm-up steps; tokens/s from the median step, spread = slowest..fastest step");
-        Console.WriteLine($"hardfocus   {ourRate,10:N0} tokens/s  ({ourSpread})  median step {Median(ourSeconds) * 1e3,8:N1} ms  peak RSS {Mib(ourPeak)} MiB (+{Mib(ourGrowth)} MiB during a step)");
-        Console.WriteLine($"torchsharp  {theirRate,10:N0} tokens/s  ({theirSpread})  median step {Median(theirSeconds) * 1e3,8:N1} ms  peak RSS {Mib(theirPeak)} MiB (+{Mib(theirGrowth)} MiB during a step)");
+        Console.WriteLine($"hardfocus   {ourRate,10:N0} tokens/s  ({ourSpread})  median step {Median(ourSeconds) * 1e3,8:N1} ms  peak RSS {Mib(ourPeak)} MiB (+{Mib(ourGrowth)} MiB during a step)  managed allocations {Kib(ourAllocated / steps)} KiB a step");
+        Console.WriteLine($"torchsharp  {theirRate,10:N0} tokens/s  ({theirSpread})  median step {Median(theirSeconds) * 1e3,8:N1} ms  peak RSS {Mib(theirPeak)} MiB (+{Mib(theirGrowth)} MiB during a step)  managed allocations {Kib(theirAllocated / steps)} KiB a step");
         if (profile)
         {
             PrintProfile("hardfocus", ourTimer!, steps);
@@ -87,14 +87,18 @@ internal static class CompareCommand
         return 0;
     }
 
-    private static void Time(Action step, StepTimer? timer, List<double> seconds, ref long peak, ref long growth)
+    // The peak resident memory of the one process includes the garbage collector's young generation, which grows with
+    // the managed allocation rate of both sides, so each side's allocations are reported too.
+    private static void Time(Action step, StepTimer? timer, List<double> seconds, ref long peak, ref long growth, ref long allocated)
     {
         PeakMemory.Reset();
         long before = PeakMemory.ResidentBytes();
+        long allocatedBefore = GC.GetTotalAllocatedBytes(precise: true);
         timer?.Start();
         var clock = Stopwatch.StartNew();
         step();
         seconds.Add(clock.Elapsed.TotalSeconds);
+        allocated += GC.GetTotalAllocatedBytes(precise: true) - allocatedBefore;
         long high = PeakMemory.PeakBytes();
         peak = Math.Max(peak, high);
         growth = Math.Max(growth, high - before);
@@ -133,6 +137,7 @@ internal static class CompareCommand
     }
 
     private static string Mib(long bytes) => (bytes / (1024.0 * 1024.0)).ToString("N0");
+    private static string Kib(long bytes) => (bytes / 1024.0).ToString("N0");
 
     private static void PrintProfile(string side, StepTimer timer, int steps)
     {
