@@ -157,6 +157,33 @@ public sealed unsafe class GemmTests
     public void ManyRowBlocks_MatchReference(bool tA, bool tB)
         => Check(null, tA, tB, 2 * CpuGemm.MC + 43, 37, CpuGemm.KC + 9, 1f, 0.5f, pad: 1, new Random(12));
 
+    // The bias goes into the product's store, rounded as an add after the product: bitwise the same as the GEMM followed
+    // by a separate add, on every path (one to four rows, edge tiles, several K-slices, rows or columns split over
+    // threads, k = 0, alpha = 0).
+    [Theory]
+    [InlineData(3, 50, 7, 1f, 0f)]
+    [InlineData(29, 45, 2 * CpuGemm.KC + 7, 0.5f, -0.75f)]
+    [InlineData(300, 70, 40, 1f, 0f)]
+    [InlineData(20, 1313, 300, 1f, 0f)]
+    [InlineData(13, 40, 0, 1f, 0.5f)]
+    [InlineData(13, 40, 9, 0f, 0f)]
+    public void GemmBias_EqualsTheGemmThenTheAdd(int m, int n, int k, float alpha, float beta)
+    {
+        var rng = new Random(m + n + k);
+        using var a = new Mat(m, Math.Max(k, 1), 0, rng); // k = 0 still needs a valid pointer
+        using var b = new Mat(n, Math.Max(k, 1), 0, rng);
+        using var c0 = new Mat(m, n, 0, rng);
+        float[] bias = Enumerable.Range(0, n).Select(_ => (float)rng.NextDouble() * 4 - 2).ToArray();
+        float[] fused = c0.Snapshot(), separate = c0.Snapshot();
+        fixed (float* pf = fused, ps = separate, pbias = bias)
+        {
+            CpuGemm.GemmBias(false, true, m, n, k, alpha, a.P, a.Ld, b.P, b.Ld, beta, pf, n, pbias);
+            CpuGemm.Gemm(false, true, m, n, k, alpha, a.P, a.Ld, b.P, b.Ld, beta, ps, n);
+        }
+        for (int i = 0; i < m * n; i++) separate[i] += bias[i % n];
+        Assert.Equal(separate, fused);
+    }
+
     [Fact]
     public void WideAndTall_MatchReference()
     {

@@ -63,6 +63,16 @@ public interface IBackend : IDisposable
         DeviceBuffer<float> a, long strideA, DeviceBuffer<float> b, long strideB,
         float beta, DeviceBuffer<float> c, long strideC, int batch);
 
+    /// <summary>y = x wᵀ + bias with the bias added to every row: a Linear layer's forward (x is rows x inFeatures,
+    /// weight outFeatures x inFeatures). By default the GEMM and then the broadcast add; a backend may add the bias in
+    /// the product's own store instead of a second pass over y, rounding as the separate add does.</summary>
+    void LinearForward(DeviceBuffer<float> x, DeviceBuffer<float> weight, DeviceBuffer<float> bias, DeviceBuffer<float> y,
+        int rows, int inFeatures, int outFeatures)
+    {
+        Gemm(false, true, rows, outFeatures, inFeatures, 1f, x, 0, weight, 0, 0f, y, 0, 1);
+        Binary(BinaryOp.Add, y, bias, y, rows * outFeatures, outFeatures);
+    }
+
     // ---- fused row kernels --------------------------------------------------------------------------------------
     void Softmax(DeviceBuffer<float> x, DeviceBuffer<float> y, int rows, int cols);
     void SoftmaxBackward(DeviceBuffer<float> y, DeviceBuffer<float> dy, DeviceBuffer<float> dx, int rows, int cols);

@@ -116,6 +116,13 @@ public sealed class ProfilingBackend : IBackend
         Add(kernel, start, 2.0 * m * n * k * batch);
     }
 
+    public void LinearForward(DeviceBuffer<float> x, DeviceBuffer<float> weight, DeviceBuffer<float> bias, DeviceBuffer<float> y, int rows, int inFeatures, int outFeatures)
+    {
+        long start = Stopwatch.GetTimestamp();
+        _inner.LinearForward(x, weight, bias, y, rows, inFeatures, outFeatures);
+        Add($"Gemm NT {rows}x{outFeatures}x{inFeatures} + bias", start, 2.0 * rows * outFeatures * inFeatures);
+    }
+
     public void Softmax(DeviceBuffer<float> x, DeviceBuffer<float> y, int rows, int cols) => Timed(() => _inner.Softmax(x, y, rows, cols));
     public void SoftmaxBackward(DeviceBuffer<float> y, DeviceBuffer<float> dy, DeviceBuffer<float> dx, int rows, int cols) => Timed(() => _inner.SoftmaxBackward(y, dy, dx, rows, cols));
     public void LayerNorm(DeviceBuffer<float> x, DeviceBuffer<float> gamma, DeviceBuffer<float> beta, DeviceBuffer<float> y, DeviceBuffer<float> mean,

@@ -90,8 +90,8 @@ public static partial class Ops
         outDims[^1] = outFeatures;
         var y = Tensor.Empty(new Shape(outDims), backend);
 
-        backend.Gemm(false, true, rows, outFeatures, inFeatures, 1f, x.Buffer, 0, weight.Buffer, 0, 0f, y.Buffer, 0, 1);
-        if (bias != null) backend.Binary(BinaryOp.Add, y.Buffer, bias.Buffer, y.Buffer, y.Length, outFeatures);
+        if (bias != null) backend.LinearForward(x.Buffer, weight.Buffer, bias.Buffer, y.Buffer, rows, inFeatures, outFeatures);
+        else backend.Gemm(false, true, rows, outFeatures, inFeatures, 1f, x.Buffer, 0, weight.Buffer, 0, 0f, y.Buffer, 0, 1);
 
         Tensor[] inputs = bias == null ? [x, weight] : [x, weight, bias];
         Node.Record(y, inputs, gy =>

@@ -52,6 +52,13 @@ public static class KernelChecks
                 return [c];
             });
 
+        Add($"linear forward with bias {m}x{n}x{k}", b =>
+        {
+            var (x, w, bias, y) = (b.Random(m * k), b.Random(n * k), b.Random(n), b.Output(m * n));
+            b.Run(s => s.B.LinearForward(s[x], s[w], s[bias], s[y], m, k, n));
+            return [y];
+        });
+
         int batch = Z(4, 3), bm = Z(33, 5), bn = Z(65, 7), bk = Z(47, 9);
         Add($"gemm x{batch} {bm}x{bn}x{bk}, stride-0 A then B, beta", b =>
         {

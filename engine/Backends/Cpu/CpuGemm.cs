@@ -64,8 +64,16 @@ public static unsafe class CpuGemm
     public static void GemmBatched(bool transA, bool transB, int m, int n, int k, float alpha, float* a, int lda, long strideA, float* b, int ldb, long strideB, float beta, float* c, int ldc, long strideC, int batch)
         => GemmBatched(Best, transA, transB, m, n, k, alpha, a, lda, strideA, b, ldb, strideB, beta, c, ldc, strideC, batch);
 
+    /// <summary>
+    /// <see cref="Gemm"/> plus a row vector: C = alpha * op(A) op(B) + beta * C + bias, with bias[n] added to every row
+    /// in the same pass that stores the product (a Linear layer's forward), rounded exactly as a separate add after the
+    /// product would round.
+    /// </summary>
+    public static void GemmBias(bool transA, bool transB, int m, int n, int k, float alpha, float* a, int lda, float* b, int ldb, float beta, float* c, int ldc, float* bias)
+        => GemmBatched(Best, transA, transB, m, n, k, alpha, a, lda, 0, b, ldb, 0, beta, c, ldc, 0, 1, bias);
+
     /// <summary>Entry point with an explicit kernel choice, so tests can cover every code path on any machine.</summary>
-    internal static void GemmBatched(Isa isa, bool transA, bool transB, int m, int n, int k, float alpha, float* a, int lda, long strideA, float* b, int ldb, long strideB, float beta, float* c, int ldc, long strideC, int batch)
+    internal static void GemmBatched(Isa isa, bool transA, bool transB, int m, int n, int k, float alpha, float* a, int lda, long strideA, float* b, int ldb, long strideB, float beta, float* c, int ldc, long strideC, int batch, float* bias = null)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(m);
         ArgumentOutOfRangeException.ThrowIfNegative(n);
@@ -74,7 +82,7 @@ public static unsafe class CpuGemm
         ArgumentOutOfRangeException.ThrowIfLessThan(lda, transA ? m : k);
         ArgumentOutOfRangeException.ThrowIfLessThan(ldb, transB ? k : n);
         ArgumentOutOfRangeException.ThrowIfLessThan(ldc, n);
-        var g = new Job { TransA = transA, TransB = transB, M = m, N = n, K = k, Alpha = alpha, A = a, Lda = lda, B = b, Ldb = ldb, Beta = beta, C = c, Ldc = ldc };
+        var g = new Job { TransA = transA, TransB = transB, M = m, N = n, K = k, Alpha = alpha, A = a, Lda = lda, B = b, Ldb = ldb, Beta = beta, C = c, Ldc = ldc, Bias = bias };
         switch (isa)
         {
             case Isa.V512: Batched<K512>(g, strideA, strideB, strideC, batch); break;
@@ -85,7 +93,8 @@ public static unsafe class CpuGemm
 
     private struct Job
     {
-        public float* A, B, C;
+        public float* A, B, C, Bias; // Bias: null, or n floats added to every row of C
+
         public int M, N, K, Lda, Ldb, Ldc;
         public bool TransA, TransB;
         public float Alpha, Beta;
@@ -95,7 +104,7 @@ public static unsafe class CpuGemm
     /// op(B)[Pc.., J0..J1) at PackedB.</summary>
     private struct Step
     {
-        public float* PackedA, PackedB;
+        public float* PackedA, PackedB, Bias; // Bias: the job's, on the last K-slice only
         public int I0, I1, J0, J1, Pc, Kc;
         public float Beta;
     }
@@ -122,10 +131,11 @@ public static unsafe class CpuGemm
 
     private static void Single<TK>(Job g, bool serial) where TK : struct, IKernel
     {
-        if (g.K == 0 || g.Alpha == 0f) { ScaleC(g); return; }
+        if (g.K == 0 || g.Alpha == 0f) { ScaleC(g); AddBias(g); return; }
         if (g.M <= CpuGemv.MaxRows && typeof(TK) != typeof(KScalar) && Vector.IsHardwareAccelerated)
         {
             CpuGemv.Run(g.TransA, g.TransB, g.M, g.N, g.K, g.Alpha, g.A, g.Lda, g.B, g.Ldb, g.Beta, g.C, g.Ldc, serial);
+            AddBias(g);
             return;
         }
         if (serial || CpuParallel.Workers == 1 || (long)g.M * g.N * g.K < SerialWork) Serial<TK>(g);
@@ -164,6 +174,7 @@ public static unsafe class CpuGemm
                 piece.N = Math.Min(g.N, p1 * TK.NR) - j0;
                 piece.B += g.TransB ? (long)j0 * g.Ldb : j0;
                 piece.C += j0;
+                if (g.Bias != null) piece.Bias += j0;
             }
             Serial<TK>(piece);
         });
@@ -184,6 +195,7 @@ public static unsafe class CpuGemm
         {
             s.Kc = Math.Min(kcEven, g.K - s.Pc);
             s.Beta = s.Pc == 0 ? g.Beta : 1f; // later K-slices accumulate onto the first one's result
+            s.Bias = s.Pc + s.Kc >= g.K ? g.Bias : null; // added once, after the whole product, as a separate add would be
             for (s.I0 = 0; s.I0 < g.M; s.I0 += MC)
             {
                 s.I1 = Math.Min(g.M, s.I0 + MC);
@@ -211,17 +223,17 @@ public static unsafe class CpuGemm
             for (int j = s.J0; j < s.J1; j += TK.NR)
             {
                 int nr = Math.Min(TK.NR, s.J1 - j);
-                float* bp = s.PackedB + (long)(j - s.J0) * s.Kc;
+                float* bp = s.PackedB + (long)(j - s.J0) * s.Kc, bias = s.Bias == null ? null : s.Bias + j;
                 if (mr == TK.MR && nr == TK.NR)
                 {
-                    TK.Run(s.Kc, ap, bp, cRow + j, g.Ldc, g.Alpha, s.Beta);
+                    TK.Run(s.Kc, ap, bp, cRow + j, g.Ldc, g.Alpha, s.Beta, bias);
                 }
                 else
                 {
                     // Edge tile: the kernel always computes a full MR x NR tile (packing zero-padded it), so it
                     // writes to scratch and only the valid part is merged into C.
-                    TK.Run(s.Kc, ap, bp, tile, TK.NR, 1f, 0f);
-                    Merge(tile, TK.NR, cRow + j, g.Ldc, mr, nr, g.Alpha, s.Beta);
+                    TK.Run(s.Kc, ap, bp, tile, TK.NR, 1f, 0f, null);
+                    Merge(tile, TK.NR, cRow + j, g.Ldc, mr, nr, g.Alpha, s.Beta, bias);
                 }
             }
         }
@@ -352,9 +364,9 @@ public static unsafe class CpuGemm
         Avx.Permute2x128(u3, u7, 0x31).Store(dst + 7 * stride);
     }
 
-    /// <summary>c = alpha t + beta c over an mr x nr edge tile, rounded as the kernels' own stores round it (one
-    /// fused multiply-add), so an element's value does not depend on whether its tile was an edge.</summary>
-    private static void Merge(float* t, int ldt, float* c, int ldc, int mr, int nr, float alpha, float beta)
+    /// <summary>c = alpha t + beta c (+ bias) over an mr x nr edge tile, rounded as the kernels' own stores round it
+    /// (one fused multiply-add, then the bias), so an element's value does not depend on whether its tile was an edge.</summary>
+    private static void Merge(float* t, int ldt, float* c, int ldc, int mr, int nr, float alpha, float beta, float* bias)
     {
         var va = new Vector<float>(alpha);
         var vb = new Vector<float>(beta);
@@ -364,9 +376,26 @@ public static unsafe class CpuGemm
             for (; q <= nr - Vector<float>.Count; q += Vector<float>.Count)
             {
                 var scaled = Vector.Load(t + q) * va;
-                (beta == 0f ? scaled : Vector.FusedMultiplyAdd(Vector.Load(c + q), vb, scaled)).Store(c + q);
+                var v = beta == 0f ? scaled : Vector.FusedMultiplyAdd(Vector.Load(c + q), vb, scaled);
+                (bias == null ? v : v + Vector.Load(bias + q)).Store(c + q);
             }
-            for (; q < nr; q++) c[q] = beta == 0f ? alpha * t[q] : MathF.FusedMultiplyAdd(c[q], beta, alpha * t[q]);
+            for (; q < nr; q++)
+            {
+                float v = beta == 0f ? alpha * t[q] : MathF.FusedMultiplyAdd(c[q], beta, alpha * t[q]);
+                c[q] = bias == null ? v : v + bias[q];
+            }
+        }
+    }
+
+    /// <summary>Adds the job's bias to every row of C, for the paths that do not go through the blocked kernels.</summary>
+    private static void AddBias(in Job g)
+    {
+        if (g.Bias == null) return;
+        var bias = new ReadOnlySpan<float>(g.Bias, g.N);
+        for (int i = 0; i < g.M; i++)
+        {
+            var row = new Span<float>(g.C + (long)i * g.Ldc, g.N);
+            System.Numerics.Tensors.TensorPrimitives.Add(row, bias, row);
         }
     }
 
@@ -422,14 +451,14 @@ public static unsafe class CpuGemm
 
     /// <summary>
     /// Computes the MR x NR tile sum_p a[p*MR + r] * b[p*NR + q] over kc packed steps and stores
-    /// alpha * tile + beta * C (C is not read when beta == 0).
+    /// alpha * tile + beta * C (C is not read when beta == 0), plus bias[q] on every row when bias is not null.
     /// </summary>
     // Kernels are NoInlining so that their register allocation never competes with the caller's loop variables.
     private interface IKernel
     {
         static abstract int MR { get; }
         static abstract int NR { get; }
-        static abstract void Run(int kc, float* a, float* b, float* c, int ldc, float alpha, float beta);
+        static abstract void Run(int kc, float* a, float* b, float* c, int ldc, float alpha, float beta, float* bias);
     }
 
     // 12 x 32: 24 zmm accumulators + 2 B vectors + 1 broadcast = 27 of the 32 AVX-512 registers.
@@ -439,7 +468,7 @@ public static unsafe class CpuGemm
         public static int NR => 32;
 
         [MethodImpl(MethodImplOptions.AggressiveOptimization | MethodImplOptions.NoInlining)]
-        public static void Run(int kc, float* a, float* b, float* c, int ldc, float alpha, float beta)
+        public static void Run(int kc, float* a, float* b, float* c, int ldc, float alpha, float beta, float* bias)
         {
             Vector512<float> c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default;
             Vector512<float> c30 = default, c31 = default, c40 = default, c41 = default, c50 = default, c51 = default;
@@ -463,24 +492,28 @@ public static unsafe class CpuGemm
                 x = Vector512.Create(a[11]); cB0 = Vector512.FusedMultiplyAdd(x, b0, cB0); cB1 = Vector512.FusedMultiplyAdd(x, b1, cB1);
             }
             Vector512<float> va = Vector512.Create(alpha), vb = Vector512.Create(beta);
-            bool load = beta != 0f;
-            Put(c, c00, va, vb, load); Put(c + 16, c01, va, vb, load); c += ldc;
-            Put(c, c10, va, vb, load); Put(c + 16, c11, va, vb, load); c += ldc;
-            Put(c, c20, va, vb, load); Put(c + 16, c21, va, vb, load); c += ldc;
-            Put(c, c30, va, vb, load); Put(c + 16, c31, va, vb, load); c += ldc;
-            Put(c, c40, va, vb, load); Put(c + 16, c41, va, vb, load); c += ldc;
-            Put(c, c50, va, vb, load); Put(c + 16, c51, va, vb, load); c += ldc;
-            Put(c, c60, va, vb, load); Put(c + 16, c61, va, vb, load); c += ldc;
-            Put(c, c70, va, vb, load); Put(c + 16, c71, va, vb, load); c += ldc;
-            Put(c, c80, va, vb, load); Put(c + 16, c81, va, vb, load); c += ldc;
-            Put(c, c90, va, vb, load); Put(c + 16, c91, va, vb, load); c += ldc;
-            Put(c, cA0, va, vb, load); Put(c + 16, cA1, va, vb, load); c += ldc;
-            Put(c, cB0, va, vb, load); Put(c + 16, cB1, va, vb, load);
+            bool load = beta != 0f, add = bias != null;
+            Vector512<float> d0 = add ? Vector512.Load(bias) : default, d1 = add ? Vector512.Load(bias + 16) : default;
+            Put(c, c00, va, vb, load, add, d0); Put(c + 16, c01, va, vb, load, add, d1); c += ldc;
+            Put(c, c10, va, vb, load, add, d0); Put(c + 16, c11, va, vb, load, add, d1); c += ldc;
+            Put(c, c20, va, vb, load, add, d0); Put(c + 16, c21, va, vb, load, add, d1); c += ldc;
+            Put(c, c30, va, vb, load, add, d0); Put(c + 16, c31, va, vb, load, add, d1); c += ldc;
+            Put(c, c40, va, vb, load, add, d0); Put(c + 16, c41, va, vb, load, add, d1); c += ldc;
+            Put(c, c50, va, vb, load, add, d0); Put(c + 16, c51, va, vb, load, add, d1); c += ldc;
+            Put(c, c60, va, vb, load, add, d0); Put(c + 16, c61, va, vb, load, add, d1); c += ldc;
+            Put(c, c70, va, vb, load, add, d0); Put(c + 16, c71, va, vb, load, add, d1); c += ldc;
+            Put(c, c80, va, vb, load, add, d0); Put(c + 16, c81, va, vb, load, add, d1); c += ldc;
+            Put(c, c90, va, vb, load, add, d0); Put(c + 16, c91, va, vb, load, add, d1); c += ldc;
+            Put(c, cA0, va, vb, load, add, d0); Put(c + 16, cA1, va, vb, load, add, d1); c += ldc;
+            Put(c, cB0, va, vb, load, add, d0); Put(c + 16, cB1, va, vb, load, add, d1);
         }
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        private static void Put(float* c, Vector512<float> acc, Vector512<float> alpha, Vector512<float> beta, bool load)
-            => (load ? Vector512.FusedMultiplyAdd(Vector512.Load(c), beta, acc * alpha) : acc * alpha).Store(c);
+        private static void Put(float* c, Vector512<float> acc, Vector512<float> alpha, Vector512<float> beta, bool load, bool add, Vector512<float> bias)
+        {
+            var v = load ? Vector512.FusedMultiplyAdd(Vector512.Load(c), beta, acc * alpha) : acc * alpha;
+            (add ? v + bias : v).Store(c);
+        }
     }
 
     // 6 x 16: 12 ymm accumulators + 2 B vectors + 1 broadcast = 15 of the 16 AVX2 registers.
@@ -490,7 +523,7 @@ public static unsafe class CpuGemm
         public static int NR => 16;
 
         [MethodImpl(MethodImplOptions.AggressiveOptimization | MethodImplOptions.NoInlining)]
-        public static void Run(int kc, float* a, float* b, float* c, int ldc, float alpha, float beta)
+        public static void Run(int kc, float* a, float* b, float* c, int ldc, float alpha, float beta, float* bias)
         {
             Vector256<float> c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default;
             Vector256<float> c30 = default, c31 = default, c40 = default, c41 = default, c50 = default, c51 = default;
@@ -506,18 +539,22 @@ public static unsafe class CpuGemm
                 x = Vector256.Create(a[5]); c50 = Vector256.FusedMultiplyAdd(x, b0, c50); c51 = Vector256.FusedMultiplyAdd(x, b1, c51);
             }
             Vector256<float> va = Vector256.Create(alpha), vb = Vector256.Create(beta);
-            bool load = beta != 0f;
-            Put(c, c00, va, vb, load); Put(c + 8, c01, va, vb, load); c += ldc;
-            Put(c, c10, va, vb, load); Put(c + 8, c11, va, vb, load); c += ldc;
-            Put(c, c20, va, vb, load); Put(c + 8, c21, va, vb, load); c += ldc;
-            Put(c, c30, va, vb, load); Put(c + 8, c31, va, vb, load); c += ldc;
-            Put(c, c40, va, vb, load); Put(c + 8, c41, va, vb, load); c += ldc;
-            Put(c, c50, va, vb, load); Put(c + 8, c51, va, vb, load);
+            bool load = beta != 0f, add = bias != null;
+            Vector256<float> d0 = add ? Vector256.Load(bias) : default, d1 = add ? Vector256.Load(bias + 8) : default;
+            Put(c, c00, va, vb, load, add, d0); Put(c + 8, c01, va, vb, load, add, d1); c += ldc;
+            Put(c, c10, va, vb, load, add, d0); Put(c + 8, c11, va, vb, load, add, d1); c += ldc;
+            Put(c, c20, va, vb, load, add, d0); Put(c + 8, c21, va, vb, load, add, d1); c += ldc;
+            Put(c, c30, va, vb, load, add, d0); Put(c + 8, c31, va, vb, load, add, d1); c += ldc;
+            Put(c, c40, va, vb, load, add, d0); Put(c + 8, c41, va, vb, load, add, d1); c += ldc;
+            Put(c, c50, va, vb, load, add, d0); Put(c + 8, c51, va, vb, load, add, d1);
         }
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        private static void Put(float* c, Vector256<float> acc, Vector256<float> alpha, Vector256<float> beta, bool load)
-            => (load ? Vector256.FusedMultiplyAdd(Vector256.Load(c), beta, acc * alpha) : acc * alpha).Store(c);
+        private static void Put(float* c, Vector256<float> acc, Vector256<float> alpha, Vector256<float> beta, bool load, bool add, Vector256<float> bias)
+        {
+            var v = load ? Vector256.FusedMultiplyAdd(Vector256.Load(c), beta, acc * alpha) : acc * alpha;
+            (add ? v + bias : v).Store(c);
+        }
     }
 
     // Portable fallback; correctness matters here, not speed.
@@ -526,14 +563,14 @@ public static unsafe class CpuGemm
         public static int MR => 4;
         public static int NR => 8;
 
-        public static void Run(int kc, float* a, float* b, float* c, int ldc, float alpha, float beta)
+        public static void Run(int kc, float* a, float* b, float* c, int ldc, float alpha, float beta, float* bias)
         {
             float* t = stackalloc float[4 * 8];
             new Span<float>(t, 4 * 8).Clear();
             for (int p = 0; p < kc; p++, a += 4, b += 8)
                 for (int r = 0; r < 4; r++)
                     for (int q = 0; q < 8; q++) t[r * 8 + q] += a[r] * b[q];
-            Merge(t, 8, c, ldc, 4, 8, alpha, beta);
+            Merge(t, 8, c, ldc, 4, 8, alpha, beta, bias);
         }
     }
 }
