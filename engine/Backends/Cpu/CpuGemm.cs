@@ -1,4 +1,5 @@
 using System.Numerics;
+using System.Numerics.Tensors;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
@@ -7,11 +8,11 @@ using System.Runtime.Intrinsics.X86;
 namespace HardFocus.Engine.Backends.Cpu;
 
 /// <summary>
-/// Row-major fp32 GEMM, Goto/BLIS style. For each column block x K-slice, a block of op(B) is packed once into
-/// NR-wide micro-panels (it stays in L2), then an MR-row micro-panel of op(A) at a time is packed (it stays in L1)
-/// and swept across the B block with a register-blocked MR x NR micro-kernel. Threads each take whole rectangles of
-/// C and run this on their own. One to four rows go to <see cref="CpuGemv"/> instead, which streams op(B) without
-/// packing it.
+/// Row-major fp32 GEMM, Goto/BLIS style. Per K-slice, op(A) is packed a block of rows at a time into MR-row
+/// micro-panels; per column block, op(B) is packed once into NR-wide micro-panels (it stays in L2), and each A
+/// micro-panel (in L1 while it is used) is swept across it with a register-blocked MR x NR micro-kernel. Threads each
+/// take one rectangle of C and run this on their own. One to four rows go to <see cref="CpuGemv"/> instead, which
+/// streams op(B) without packing it.
 /// </summary>
 public static unsafe class CpuGemm
 {
@@ -94,7 +95,6 @@ public static unsafe class CpuGemm
     private struct Job
     {
         public float* A, B, C, Bias; // Bias: null, or n floats added to every row of C
-
         public int M, N, K, Lda, Ldb, Ldc;
         public bool TransA, TransB;
         public float Alpha, Beta;
@@ -143,9 +143,10 @@ public static unsafe class CpuGemm
     }
 
     /// <summary>
-    /// Cuts C into one rectangle of whole micro-panels per thread and runs each as an independent serial GEMM. Each worker packs its own op(B) block into its own core's L2, so no core reads panels another
-    /// core packed, and there is one parallel region per GEMM rather than two barriers per block: measured 8-30%
-    /// faster than threads sharing one packed block on the 2-core AVX-512 machine (bench/RESULTS.md).
+    /// Cuts C into one rectangle of whole micro-panels per thread and runs each as an independent serial GEMM. Each
+    /// worker packs its own op(B) block into its own core's L2, so no core reads panels another core packed, and there
+    /// is one parallel region per GEMM rather than two barriers per block: 1.01-1.34x faster per shape than threads
+    /// sharing one packed block, on the 2-core AVX-512 machine (bench/RESULTS.md).
     /// </summary>
     private static void Partitioned<TK>(Job g, int threads) where TK : struct, IKernel
     {
@@ -182,9 +183,8 @@ public static unsafe class CpuGemm
 
     /// <summary>
     /// The blocked GEMM on the calling thread. Per K-slice and block of at most MC rows, all of the block's op(A)
-    /// micro-panels are packed back to back (reading A's rows while they are still in cache, and once for every column
-    /// block rather than once per column block); then per column block, op(B) is packed and every A micro-panel is
-    /// swept across it.
+    /// micro-panels are packed back to back, reading A's rows while they are still in cache, once for all column blocks;
+    /// then per column block, op(B) is packed and every A micro-panel is swept across it.
     /// </summary>
     private static void Serial<TK>(Job g) where TK : struct, IKernel
     {
@@ -395,7 +395,7 @@ public static unsafe class CpuGemm
         for (int i = 0; i < g.M; i++)
         {
             var row = new Span<float>(g.C + (long)i * g.Ldc, g.N);
-            System.Numerics.Tensors.TensorPrimitives.Add(row, bias, row);
+            TensorPrimitives.Add(row, bias, row);
         }
     }
 
