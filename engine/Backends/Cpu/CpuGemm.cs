@@ -106,6 +106,8 @@ public static unsafe class CpuGemm
     {
         public float* PackedA, PackedB, Bias; // Bias: the job's, on the last K-slice only
         public int I0, I1, J0, J1, Pc, Kc;
+        // Kc rounded up to even: the packed panels' extra step is zeros, so the kernels step two at a time with no tail.
+        public int Depth;
         public float Beta;
     }
 
@@ -194,13 +196,14 @@ public static unsafe class CpuGemm
         for (s.Pc = 0; s.Pc < g.K; s.Pc += kcEven)
         {
             s.Kc = Math.Min(kcEven, g.K - s.Pc);
+            s.Depth = RoundUp(s.Kc, 2);
             s.Beta = s.Pc == 0 ? g.Beta : 1f; // later K-slices accumulate onto the first one's result
             s.Bias = s.Pc + s.Kc >= g.K ? g.Bias : null; // added once, after the whole product, as a separate add would be
             for (s.I0 = 0; s.I0 < g.M; s.I0 += MC)
             {
                 s.I1 = Math.Min(g.M, s.I0 + MC);
                 for (int i = s.I0; i < s.I1; i += TK.MR)
-                    PackA<TK>(g, i, Math.Min(TK.MR, s.I1 - i), s.Pc, s.Kc, s.PackedA + (long)(i - s.I0) * s.Kc);
+                    PackA<TK>(g, i, Math.Min(TK.MR, s.I1 - i), s.Pc, s.Kc, s.Depth, s.PackedA + (long)(i - s.I0) * s.Depth);
                 for (s.J0 = 0; s.J0 < g.N; s.J0 += nt)
                 {
                     s.J1 = Math.Min(g.N, s.J0 + nt);
@@ -218,28 +221,29 @@ public static unsafe class CpuGemm
         for (int i = s.I0; i < s.I1; i += TK.MR)
         {
             int mr = Math.Min(TK.MR, s.I1 - i);
-            float* ap = s.PackedA + (long)(i - s.I0) * s.Kc;
+            float* ap = s.PackedA + (long)(i - s.I0) * s.Depth;
             float* cRow = g.C + (long)i * g.Ldc;
             for (int j = s.J0; j < s.J1; j += TK.NR)
             {
                 int nr = Math.Min(TK.NR, s.J1 - j);
-                float* bp = s.PackedB + (long)(j - s.J0) * s.Kc, bias = s.Bias == null ? null : s.Bias + j;
+                float* bp = s.PackedB + (long)(j - s.J0) * s.Depth, bias = s.Bias == null ? null : s.Bias + j;
                 if (mr == TK.MR && nr == TK.NR)
                 {
-                    TK.Run(s.Kc, ap, bp, cRow + j, g.Ldc, g.Alpha, s.Beta, bias);
+                    TK.Run(s.Depth, ap, bp, cRow + j, g.Ldc, g.Alpha, s.Beta, bias);
                 }
                 else
                 {
                     // Edge tile: the kernel always computes a full MR x NR tile (packing zero-padded it), so it
                     // writes to scratch and only the valid part is merged into C.
-                    TK.Run(s.Kc, ap, bp, tile, TK.NR, 1f, 0f, null);
+                    TK.Run(s.Depth, ap, bp, tile, TK.NR, 1f, 0f, null);
                     Merge(tile, TK.NR, cRow + j, g.Ldc, mr, nr, g.Alpha, s.Beta, bias);
                 }
             }
         }
     }
 
-    /// <summary>Packs the step's B block as column panels of kc rows of NR contiguous floats, zero-padded.</summary>
+    /// <summary>Packs the step's B block as column panels of kc rows of NR contiguous floats, zero-padded to NR wide
+    /// and to the step's even depth.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void PackB<TK>(in Job g, in Step s) where TK : struct, IKernel
     {
@@ -248,7 +252,8 @@ public static unsafe class CpuGemm
         for (int t = 0; t < panels; t++)
         {
             int j = s.J0 + t * NR, nr = Math.Min(NR, s.J1 - j);
-            float* dst = s.PackedB + (long)t * NR * kc;
+            float* dst = s.PackedB + (long)t * NR * s.Depth;
+            new Span<float>(dst + kc * NR, (s.Depth - kc) * NR).Clear();
             if (!g.TransB)
             {
                 float* src = g.B + pc * ldb + j;
@@ -287,11 +292,13 @@ public static unsafe class CpuGemm
         }
     }
 
-    /// <summary>Packs op(A)[i..i+mr, pc..pc+kc) as kc columns of MR contiguous floats, zero-padded.</summary>
+    /// <summary>Packs op(A)[i..i+mr, pc..pc+kc) as kc columns of MR contiguous floats, zero-padded to MR rows and to
+    /// `depth` columns.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void PackA<TK>(in Job g, int i, int mr, int pc, int kc, float* dst) where TK : struct, IKernel
+    private static void PackA<TK>(in Job g, int i, int mr, int pc, int kc, int depth, float* dst) where TK : struct, IKernel
     {
         int MR = TK.MR;
+        new Span<float>(dst + kc * MR, (depth - kc) * MR).Clear();
         long lda = g.Lda;
         if (g.TransA)
         {
@@ -450,7 +457,7 @@ public static unsafe class CpuGemm
     }
 
     /// <summary>
-    /// Computes the MR x NR tile sum_p a[p*MR + r] * b[p*NR + q] over kc packed steps and stores
+    /// Computes the MR x NR tile sum_p a[p*MR + r] * b[p*NR + q] over kc (even) packed steps and stores
     /// alpha * tile + beta * C (C is not read when beta == 0), plus bias[q] on every row when bias is not null.
     /// </summary>
     // Kernels are NoInlining so that their register allocation never competes with the caller's loop variables.
@@ -475,7 +482,9 @@ public static unsafe class CpuGemm
             Vector512<float> c60 = default, c61 = default, c70 = default, c71 = default, c80 = default, c81 = default;
             Vector512<float> c90 = default, c91 = default, cA0 = default, cA1 = default, cB0 = default, cB1 = default;
             PrefetchTile(c, ldc, 12, 2);
-            for (int p = 0; p < kc; p++, a += 12, b += 32)
+            // Two steps per iteration: one step is 24 FMAs against 18 other instructions, and halving the loop's own
+            // increments and branch measured 8% faster on the AVX-512 machine. kc is even (packing pads it).
+            for (int p = 0; p < kc; p += 2, a += 24, b += 64)
             {
                 Vector512<float> b0 = Vector512.Load(b), b1 = Vector512.Load(b + 16), x;
                 x = Vector512.Create(a[0]); c00 = Vector512.FusedMultiplyAdd(x, b0, c00); c01 = Vector512.FusedMultiplyAdd(x, b1, c01);
@@ -490,6 +499,19 @@ public static unsafe class CpuGemm
                 x = Vector512.Create(a[9]); c90 = Vector512.FusedMultiplyAdd(x, b0, c90); c91 = Vector512.FusedMultiplyAdd(x, b1, c91);
                 x = Vector512.Create(a[10]); cA0 = Vector512.FusedMultiplyAdd(x, b0, cA0); cA1 = Vector512.FusedMultiplyAdd(x, b1, cA1);
                 x = Vector512.Create(a[11]); cB0 = Vector512.FusedMultiplyAdd(x, b0, cB0); cB1 = Vector512.FusedMultiplyAdd(x, b1, cB1);
+                b0 = Vector512.Load(b + 32); b1 = Vector512.Load(b + 48);
+                x = Vector512.Create(a[12]); c00 = Vector512.FusedMultiplyAdd(x, b0, c00); c01 = Vector512.FusedMultiplyAdd(x, b1, c01);
+                x = Vector512.Create(a[13]); c10 = Vector512.FusedMultiplyAdd(x, b0, c10); c11 = Vector512.FusedMultiplyAdd(x, b1, c11);
+                x = Vector512.Create(a[14]); c20 = Vector512.FusedMultiplyAdd(x, b0, c20); c21 = Vector512.FusedMultiplyAdd(x, b1, c21);
+                x = Vector512.Create(a[15]); c30 = Vector512.FusedMultiplyAdd(x, b0, c30); c31 = Vector512.FusedMultiplyAdd(x, b1, c31);
+                x = Vector512.Create(a[16]); c40 = Vector512.FusedMultiplyAdd(x, b0, c40); c41 = Vector512.FusedMultiplyAdd(x, b1, c41);
+                x = Vector512.Create(a[17]); c50 = Vector512.FusedMultiplyAdd(x, b0, c50); c51 = Vector512.FusedMultiplyAdd(x, b1, c51);
+                x = Vector512.Create(a[18]); c60 = Vector512.FusedMultiplyAdd(x, b0, c60); c61 = Vector512.FusedMultiplyAdd(x, b1, c61);
+                x = Vector512.Create(a[19]); c70 = Vector512.FusedMultiplyAdd(x, b0, c70); c71 = Vector512.FusedMultiplyAdd(x, b1, c71);
+                x = Vector512.Create(a[20]); c80 = Vector512.FusedMultiplyAdd(x, b0, c80); c81 = Vector512.FusedMultiplyAdd(x, b1, c81);
+                x = Vector512.Create(a[21]); c90 = Vector512.FusedMultiplyAdd(x, b0, c90); c91 = Vector512.FusedMultiplyAdd(x, b1, c91);
+                x = Vector512.Create(a[22]); cA0 = Vector512.FusedMultiplyAdd(x, b0, cA0); cA1 = Vector512.FusedMultiplyAdd(x, b1, cA1);
+                x = Vector512.Create(a[23]); cB0 = Vector512.FusedMultiplyAdd(x, b0, cB0); cB1 = Vector512.FusedMultiplyAdd(x, b1, cB1);
             }
             Vector512<float> va = Vector512.Create(alpha), vb = Vector512.Create(beta);
             bool load = beta != 0f, add = bias != null;
@@ -528,7 +550,8 @@ public static unsafe class CpuGemm
             Vector256<float> c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default;
             Vector256<float> c30 = default, c31 = default, c40 = default, c41 = default, c50 = default, c51 = default;
             PrefetchTile(c, ldc, 6, 1);
-            for (int p = 0; p < kc; p++, a += 6, b += 16)
+            // Two steps per iteration, as in the 512-bit kernel. kc is even (packing pads it).
+            for (int p = 0; p < kc; p += 2, a += 12, b += 32)
             {
                 Vector256<float> b0 = Vector256.Load(b), b1 = Vector256.Load(b + 8), x;
                 x = Vector256.Create(a[0]); c00 = Vector256.FusedMultiplyAdd(x, b0, c00); c01 = Vector256.FusedMultiplyAdd(x, b1, c01);
@@ -537,6 +560,13 @@ public static unsafe class CpuGemm
                 x = Vector256.Create(a[3]); c30 = Vector256.FusedMultiplyAdd(x, b0, c30); c31 = Vector256.FusedMultiplyAdd(x, b1, c31);
                 x = Vector256.Create(a[4]); c40 = Vector256.FusedMultiplyAdd(x, b0, c40); c41 = Vector256.FusedMultiplyAdd(x, b1, c41);
                 x = Vector256.Create(a[5]); c50 = Vector256.FusedMultiplyAdd(x, b0, c50); c51 = Vector256.FusedMultiplyAdd(x, b1, c51);
+                b0 = Vector256.Load(b + 16); b1 = Vector256.Load(b + 24);
+                x = Vector256.Create(a[6]); c00 = Vector256.FusedMultiplyAdd(x, b0, c00); c01 = Vector256.FusedMultiplyAdd(x, b1, c01);
+                x = Vector256.Create(a[7]); c10 = Vector256.FusedMultiplyAdd(x, b0, c10); c11 = Vector256.FusedMultiplyAdd(x, b1, c11);
+                x = Vector256.Create(a[8]); c20 = Vector256.FusedMultiplyAdd(x, b0, c20); c21 = Vector256.FusedMultiplyAdd(x, b1, c21);
+                x = Vector256.Create(a[9]); c30 = Vector256.FusedMultiplyAdd(x, b0, c30); c31 = Vector256.FusedMultiplyAdd(x, b1, c31);
+                x = Vector256.Create(a[10]); c40 = Vector256.FusedMultiplyAdd(x, b0, c40); c41 = Vector256.FusedMultiplyAdd(x, b1, c41);
+                x = Vector256.Create(a[11]); c50 = Vector256.FusedMultiplyAdd(x, b0, c50); c51 = Vector256.FusedMultiplyAdd(x, b1, c51);
             }
             Vector256<float> va = Vector256.Create(alpha), vb = Vector256.Create(beta);
             bool load = beta != 0f, add = bias != null;
