@@ -10,7 +10,8 @@ namespace HardFocus.Bench.Torch;
 /// `compare [--model small|gpt2|llama-small] [--batch-size B] [--seq-len T] [--steps N] [--profile]`: whole training steps
 /// (forward, IR-DRO objective, backward, AdamW) of the same model from the same weights on the same batches, HardFocus
 /// and TorchSharp interleaved step by step in one process after warm-up, so both meet the same machine load. Prints
-/// each side's median tokens/s with the spread, peak memory, and last the ratio line.
+/// each side's median tokens/s with the spread, peak memory, the median of the per-pair step-time ratios, and last the
+/// ratio line.
 /// </summary>
 internal static class CompareCommand
 {
@@ -83,6 +84,10 @@ internal static class CompareCommand
             PrintProfile("torchsharp", theirTimer!, steps);
             PrintKernels(kernels!.Snapshot(), ourTimer!.Phases.Sum(p => p.Seconds), steps);
         }
+        // The machine's speed drifts over a run (other tenants, clock), and each pair of steps ran seconds apart, so
+        // the ratio within each pair is steadier than the ratio of the two medians; both are printed.
+        var paired = theirSeconds.Zip(ourSeconds, (t, o) => t / o).Order().ToList();
+        Console.WriteLine($"paired: median of the {steps} per-step ratios {Median(paired):0.00} (quartiles {Quantile(paired, 0.25):0.00}..{Quantile(paired, 0.75):0.00})");
         Console.WriteLine($"ratio hardfocus/torchsharp tokens/s: {ourRate / theirRate:0.00}");
         return 0;
     }
@@ -115,6 +120,14 @@ internal static class CompareCommand
         var sorted = values.Order().ToArray();
         int n = sorted.Length;
         return n % 2 == 1 ? sorted[n / 2] : (sorted[n / 2 - 1] + sorted[n / 2]) / 2;
+    }
+
+    /// <summary>Linear interpolation between the order statistics of sorted values.</summary>
+    private static double Quantile(List<double> sorted, double q)
+    {
+        double position = q * (sorted.Count - 1);
+        int below = (int)position;
+        return below + 1 < sorted.Count ? sorted[below] + (position - below) * (sorted[below + 1] - sorted[below]) : sorted[below];
     }
 
     /// <summary>HardFocus's time by kernel (GEMMs by shape), per step, with what the kernels leave to the step.</summary>
